@@ -1,0 +1,300 @@
+// The protocol between nodes: every message one node sends another, as plain values.
+//
+// Each message struct has
+//  - `static constexpr message_type type`: its tag, the first byte of its encoding;
+//  - `static constexpr std::string_view name`: what logs, traces and errors call it;
+//  - a CAF 0.17 `inspect` that lists its fields in wire order. The codec
+//    (codec.hpp) and CAF's own inspectors (deep_to_string, binary serializers) both
+//    walk it, so the struct is the whole definition of the message;
+//  - defaulted equality.
+//
+// Adding a message is a one-place change: a `message_type` value, the struct, and an
+// entry in `message`. The codec needs nothing else. Field types the codec knows:
+// integers and bool, byte arrays (hash256, signatures), std::string (at most
+// limits::text_bytes_max bytes), `payload` (at most limits::payload_bytes_max bytes),
+// std::vector<T> preceded by a `count_max<N>` annotation, and nested structs with an
+// `inspect`. Anything else fails to compile in codec.cpp.
+//
+// Messages are values; a payload shares its immutable bytes, so copying a message is
+// cheap and copies may be read from any thread.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/meta/annotation.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/omittable.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/sec.hpp>
+
+#include "actors/core/bytes.hpp"
+#include "actors/core/limits.hpp"
+
+namespace stakecast::wire {
+
+/// The first byte of every encoded message. 0 is never a message, so a zeroed buffer
+/// does not decode.
+enum class message_type : std::uint8_t {
+  hello = 1,
+  ping = 2,
+  pong = 3,
+  block_announce = 4,
+  block_request = 5,
+  block_transfer = 6,
+  peer_list = 7,
+};
+
+/// CAF-style positional annotation (like caf::meta::hex_formatted): the field that
+/// follows is a std::vector of at most N elements. The codec rejects longer lists on
+/// decode; CAF's inspectors skip the annotation.
+template <std::size_t N>
+struct count_max_t : caf::meta::annotation {
+  static constexpr std::size_t value = N;
+};
+
+template <std::size_t N>
+inline constexpr count_max_t<N> count_max{};
+
+/// Bytes carried by a message (a content block, a serialized chain block).
+///
+/// In the real world they are materialized. In the simulator only their length
+/// travels: the receiver derives the content from what the message names (DESIGN.md,
+/// "payload bytes are not materialized"), so memory does not grow with bytes moved.
+/// Encoding writes u32 `size_bytes` and then the bytes, zeros for a virtual payload
+/// (deterministic, and the simulator charges the same size). Decoding always yields a
+/// materialized payload.
+///
+/// Invariant: `bytes == nullptr` (virtual) or `bytes->size() == size_bytes`, and
+/// `size_bytes <= limits::payload_bytes_max`.
+struct payload {
+  std::uint32_t size_bytes = 0;
+  /// Null when virtual. Shared and immutable: copies of a message share one buffer.
+  std::shared_ptr<const core::byte_buffer> bytes;
+
+  /// REQUIRES: content.size() <= limits::payload_bytes_max. (Defined in codec.cpp.)
+  static payload materialized(core::byte_buffer content);
+  /// REQUIRES: size_bytes <= limits::payload_bytes_max. (Defined in codec.cpp.)
+  static payload virtual_of(std::uint32_t size_bytes);
+
+  bool is_virtual() const noexcept {
+    return bytes == nullptr;
+  }
+
+  /// The bytes; empty for a virtual payload (whatever its size).
+  core::byte_span view() const noexcept {
+    return bytes ? core::byte_span{*bytes} : core::byte_span{};
+  }
+
+  /// Equal sizes, and either both virtual or both materialized with equal bytes. A
+  /// virtual payload never equals a materialized one.
+  bool operator==(const payload& other) const noexcept {
+    if (size_bytes != other.size_bytes || is_virtual() != other.is_virtual())
+      return false;
+    return bytes == other.bytes || *bytes == *other.bytes;
+  }
+
+  /// For CAF's inspectors only (the codec encodes payloads itself): size, whether
+  /// materialized, then the bytes, which human-readable output omits.
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, payload& x) {
+    bool is_materialized = x.bytes != nullptr;
+    if constexpr (Inspector::reads_state) {
+      // A reading inspector does not modify what it is handed: lending it the
+      // shared buffer avoids copying up to a whole payload.
+      core::byte_buffer no_bytes;
+      auto& content = x.bytes ? const_cast<core::byte_buffer&>(*x.bytes) : no_bytes;
+      return f(caf::meta::type_name("payload"), x.size_bytes, is_materialized,
+               caf::meta::omittable(), content);
+    } else {
+      core::byte_buffer content;
+      auto adopt = [&]() -> caf::error {
+        if (!is_materialized) {
+          if (!content.empty() || x.size_bytes > limits::payload_bytes_max)
+            return caf::make_error(caf::sec::invalid_argument, "virtual payload");
+          x.bytes = nullptr;
+          return caf::none;
+        }
+        if (content.size() != x.size_bytes)
+          return caf::make_error(caf::sec::invalid_argument, "payload size mismatch");
+        x.bytes = std::make_shared<const core::byte_buffer>(std::move(content));
+        return caf::none;
+      };
+      return f(caf::meta::type_name("payload"), x.size_bytes, is_materialized, content,
+               caf::meta::load_callback(adopt));
+    }
+  }
+};
+
+/// Opens a connection, both ways: who I am and which protocol I speak.
+struct hello {
+  static constexpr message_type type = message_type::hello;
+  static constexpr std::string_view name = "hello";
+
+  std::uint16_t protocol_version = 0;
+  core::node_id sender;
+  std::uint64_t nonce = 0;
+  /// Free-form software name and version; at most limits::text_bytes_max bytes.
+  std::string agent;
+
+  bool operator==(const hello&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, hello& x) {
+    return f(caf::meta::type_name(hello::name.data()), x.protocol_version, x.sender,
+             x.nonce, x.agent);
+  }
+};
+
+/// Liveness and round-trip time; answered by a pong with the same nonce.
+struct ping {
+  static constexpr message_type type = message_type::ping;
+  static constexpr std::string_view name = "ping";
+
+  std::uint64_t nonce = 0;
+
+  bool operator==(const ping&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, ping& x) {
+    return f(caf::meta::type_name(ping::name.data()), x.nonce);
+  }
+};
+
+struct pong {
+  static constexpr message_type type = message_type::pong;
+  static constexpr std::string_view name = "pong";
+
+  std::uint64_t nonce = 0;
+
+  bool operator==(const pong&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, pong& x) {
+    return f(caf::meta::type_name(pong::name.data()), x.nonce);
+  }
+};
+
+/// Gossip "inv": I have this block.
+struct block_announce {
+  static constexpr message_type type = message_type::block_announce;
+  static constexpr std::string_view name = "block_announce";
+
+  core::hash256 block_id;
+  std::uint64_t height = 0;
+
+  bool operator==(const block_announce&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, block_announce& x) {
+    return f(caf::meta::type_name(block_announce::name.data()), x.block_id, x.height);
+  }
+};
+
+/// Gossip "getdata": send me this block.
+struct block_request {
+  static constexpr message_type type = message_type::block_request;
+  static constexpr std::string_view name = "block_request";
+
+  core::hash256 block_id;
+
+  bool operator==(const block_request&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, block_request& x) {
+    return f(caf::meta::type_name(block_request::name.data()), x.block_id);
+  }
+};
+
+/// A block itself. `origin_time_ns` is when its producer first sent it (world time),
+/// so receivers can measure propagation delay.
+struct block_transfer {
+  static constexpr message_type type = message_type::block_transfer;
+  static constexpr std::string_view name = "block_transfer";
+
+  core::hash256 block_id;
+  std::uint64_t height = 0;
+  std::uint64_t origin_time_ns = 0;
+  payload body;
+
+  bool operator==(const block_transfer&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, block_transfer& x) {
+    return f(caf::meta::type_name(block_transfer::name.data()), x.block_id, x.height,
+             x.origin_time_ns, x.body);
+  }
+};
+
+/// Peer exchange: nodes the sender knows; at most limits::peer_list_count_max.
+struct peer_list {
+  static constexpr message_type type = message_type::peer_list;
+  static constexpr std::string_view name = "peer_list";
+
+  std::vector<core::node_id> peers;
+
+  bool operator==(const peer_list&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, peer_list& x) {
+    return f(caf::meta::type_name(peer_list::name.data()),
+             count_max<limits::peer_list_count_max>, x.peers);
+  }
+};
+
+/// Every message between nodes.
+using message = std::variant<hello, ping, pong, block_announce, block_request,
+                             block_transfer, peer_list>;
+
+namespace detail {
+
+template <std::size_t... I>
+constexpr bool type_tags_are_valid(std::index_sequence<I...>) {
+  constexpr std::array<message_type, sizeof...(I)> tags{
+    std::variant_alternative_t<I, message>::type...};
+  for (std::size_t i = 0; i < tags.size(); ++i) {
+    if (static_cast<std::uint8_t>(tags[i]) == 0)
+      return false;
+    for (std::size_t j = i + 1; j < tags.size(); ++j)
+      if (tags[i] == tags[j])
+        return false;
+  }
+  return true;
+}
+
+template <std::size_t... I>
+constexpr std::string_view name_of(message_type type, std::index_sequence<I...>) noexcept {
+  std::string_view result = "unknown";
+  static_cast<void>(((std::variant_alternative_t<I, message>::type == type
+                        ? (result = std::variant_alternative_t<I, message>::name, true)
+                        : false)
+                     || ...));
+  return result;
+}
+
+using message_indices = std::make_index_sequence<std::variant_size_v<message>>;
+
+} // namespace detail
+
+static_assert(detail::type_tags_are_valid(detail::message_indices{}),
+              "every message has its own non-zero message_type");
+
+/// The tag of the message held.
+inline message_type type_of(const message& x) {
+  return std::visit([](const auto& m) { return std::decay_t<decltype(m)>::type; }, x);
+}
+
+/// The message's `name`, or "unknown" for a value no message uses.
+constexpr std::string_view to_string(message_type type) noexcept {
+  return detail::name_of(type, detail::message_indices{});
+}
+
+} // namespace stakecast::wire

@@ -1,0 +1,21 @@
+// The `stakecast` executable: the composition root, and the one place that sees both
+// worlds. The simulator's commands (sim, bench) come from sim/; the real node's
+// commands will come from node/. Nothing below this file crosses between them.
+#include <CLI/CLI.hpp>
+
+#include "sim/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"StakeCast: peer-to-peer video distribution with on-chain incentives"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "stakecast 0.1.0");
+  int exit_code = 0;
+  stakecast::sim::add_commands(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    return code == 0 ? 0 : 2;
+  }
+  return exit_code;
+}

@@ -1,0 +1,47 @@
+// Workloads: what happens in a simulation (block gossip, viewers, validators,
+// adversaries, faults...). As in FoundationDB's test workloads, a scenario names its
+// workloads, each is a small class registered by name at the bottom of its own file,
+// and each has the same life cycle:
+//   construct (read its section of the scenario, strictly) -> setup (spawn actors on
+//   nodes) -> start (schedule first events) -> [run] -> report (checks and metrics
+//   into summary.json under its name).
+// A crashed node that restarts is handed back to every workload (`restart_node`).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace stakecast::sim {
+
+class simulation;
+class node_reader;
+using node_index = std::uint32_t;
+
+class workload {
+public:
+  virtual ~workload() = default;
+  virtual void setup(simulation& sim) = 0;
+  virtual void start(simulation&) {}
+  virtual void restart_node(simulation&, node_index) {}
+  virtual void report(const simulation& sim, nlohmann::ordered_json& section) const = 0;
+};
+
+/// Builds a workload from its section of the scenario; reports problems through the
+/// reader (unknown keys, wrong types, out-of-range values).
+using workload_factory = std::function<std::unique_ptr<workload>(node_reader& section)>;
+
+/// Registers a workload by name; called by a static `workload_registration` at the
+/// bottom of the workload's file (the library is linked whole for this).
+struct workload_registration {
+  workload_registration(std::string name, workload_factory factory);
+};
+
+const workload_factory* find_workload(std::string_view name);
+std::vector<std::string> workload_names();
+
+} // namespace stakecast::sim
