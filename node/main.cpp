@@ -1,6 +1,9 @@
 // The `stakecast` executable: the composition root, and the one place that sees both
 // worlds. The simulator's commands (sim, bench) come from sim/; the real node's
 // commands will come from node/. Nothing below this file crosses between them.
+#include <cstdio>
+#include <exception>
+
 #include <CLI/CLI.hpp>
 
 #include "sim/commands.hpp"
@@ -16,6 +19,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     const int code = app.exit(error);
     return code == 0 ? 0 : 2;
+  } catch (const std::exception& error) {
+    // Operating errors are reported where they happen; this is the last line of
+    // defence, so that nothing ends the process with an uncaught exception.
+    std::fprintf(stderr, "error: %s\n", error.what());
+    return 1;
   }
   return exit_code;
 }

@@ -51,6 +51,7 @@ std::string ping_scenario(std::uint32_t nodes, std::uint64_t round_trips) {
 seed: 1
 duration: 1000h
 nodes: {}
+metrics: {{sample_interval: 1h}}
 network:
   regions: [{{name: lan, share: 100%}}]
   latency: {{lan: {{lan: 1ms}}}}

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <limits>
 
 #include <caf/mailbox_element.hpp>
 #include <caf/message.hpp>
@@ -16,6 +17,10 @@ network::network(kernel& clock, network_config config, std::uint64_t seed, telem
   const auto regions = config_.regions.size();
   assert(config_.latency.size() == regions);
   link_down_.assign(regions, std::vector<bool>(regions, false));
+  latency_into_min_ns_.assign(regions, std::numeric_limits<std::int64_t>::max());
+  for (std::size_t from = 0; from < regions; ++from)
+    for (std::size_t to = 0; to < regions; ++to)
+      latency_into_min_ns_[to] = std::min(latency_into_min_ns_[to], config_.latency[from][to].count());
 }
 
 node_index network::add_node(const core::node_id& id, std::uint32_t region, std::uint32_t access) {
@@ -29,6 +34,7 @@ node_index network::add_node(const core::node_id& id, std::uint32_t region, std:
   downlink_free_ns_.push_back(0);
   up_.push_back(true);
   incarnation_.push_back(0);
+  pending_first_bits_.push_back(0);
   inbox_.emplace_back();
   auto& transport = transports_.emplace_back();
   transport.owner = this;
@@ -93,7 +99,14 @@ void network::send(node_index from, const core::node_id& to, wire::message messa
   in_flight.bytes = bytes;
   in_flight.from_incarnation = incarnation_[from];
   in_flight.to_incarnation = incarnation_[receiver];
-  clock_.schedule(virtual_time{tx_start + path}, *this, first_bit_tag, slot);
+  const std::int64_t first_bit = tx_start + path;
+  if (pending_first_bits_[receiver] == 0 &&
+      first_bit <= now + latency_into_min_ns_[region_[receiver]]) {
+    claim_downlink(slot, first_bit);
+    return;
+  }
+  ++pending_first_bits_[receiver];
+  clock_.schedule(virtual_time{first_bit}, *this, first_bit_tag, slot);
 }
 
 void network::fire(std::uint32_t tag, std::uint32_t slot) {
@@ -104,10 +117,14 @@ void network::fire(std::uint32_t tag, std::uint32_t slot) {
 }
 
 void network::on_first_bit(std::uint32_t slot) {
+  --pending_first_bits_[flights_[slot].to];
+  claim_downlink(slot, clock_.now().count());
+}
+
+void network::claim_downlink(std::uint32_t slot, std::int64_t first_bit_ns) {
   auto& in_flight = flights_[slot];
-  const std::int64_t now = clock_.now().count();
   const auto& access = config_.access_classes[access_[in_flight.to]];
-  const std::int64_t rx_start = std::max(now, downlink_free_ns_[in_flight.to]);
+  const std::int64_t rx_start = std::max(first_bit_ns, downlink_free_ns_[in_flight.to]);
   const std::int64_t rx_end =
     std::max(rx_start + transmission_ns(in_flight.bytes, access.downlink_bps), in_flight.last_bit_ns);
   downlink_free_ns_[in_flight.to] = rx_end;

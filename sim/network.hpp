@@ -12,6 +12,10 @@
 //      rx_start = max(first bit, downlink_free[B]),
 //      rx_end = max(rx_start + 8 S / downlink[B], last bit);
 //   4. is delivered to B's inbox actor at rx_end.
+// Step 3 normally runs as its own event at the first bit's arrival. When no other
+// message to B waits for its first bit and ours arrives within the least latency
+// into B's region, no message can claim B's downlink before ours, so it is claimed
+// at send time and the message costs one event instead of two, with the same result.
 // Links are FIFO queues at message granularity. Protocols send bounded messages (a
 // frame is at most 4 MiB), so concurrent flows interleave message by message and
 // share a link about fairly.
@@ -119,6 +123,7 @@ private:
 
   void fire(std::uint32_t tag, std::uint32_t slot) override;
   void on_first_bit(std::uint32_t slot);
+  void claim_downlink(std::uint32_t slot, std::int64_t first_bit_ns);
   void on_delivery(std::uint32_t slot);
   bool reachable(node_index from, node_index to) const;
   std::uint32_t new_flight();
@@ -139,10 +144,12 @@ private:
   std::vector<std::int64_t> downlink_free_ns_;
   std::vector<bool> up_;
   std::vector<std::uint32_t> incarnation_;
+  std::vector<std::uint32_t> pending_first_bits_; // first-bit events not yet fired, by receiver
   std::vector<caf::strong_actor_ptr> inbox_;
   std::deque<node_transport> transports_; // a deque: actors keep pointers to them
   std::unordered_map<core::node_id, node_index, core::hash256_hasher> index_of_;
 
+  std::vector<std::int64_t> latency_into_min_ns_;  // by receiving region
   std::vector<std::uint32_t> group_of_region_;     // empty: no partition
   std::vector<std::vector<bool>> link_down_;       // [region][region]
 

@@ -24,13 +24,6 @@ bool hash256::is_zero() const noexcept {
   return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; });
 }
 
-std::uint64_t hash256::prefix64() const noexcept {
-  std::uint64_t result = 0;
-  for (std::size_t i = 0; i < 8; ++i)
-    result |= static_cast<std::uint64_t>(bytes[i]) << (8 * i);
-  return result;
-}
-
 std::string hash256::to_hex() const {
   return core::to_hex(bytes);
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -27,11 +28,23 @@ struct hash256 {
   std::array<std::uint8_t, size_bytes> bytes{};
 
   auto operator<=>(const hash256&) const = default;
-  bool operator==(const hash256&) const = default;
+  /// Four word comparisons instead of a call to memcmp: ids are compared on every
+  /// hash-table probe in the simulator's hot paths.
+  bool operator==(const hash256& other) const noexcept {
+    std::uint64_t difference = 0;
+    for (std::size_t offset = 0; offset < size_bytes; offset += 8)
+      difference |= word_at(offset) ^ other.word_at(offset);
+    return difference == 0;
+  }
 
   bool is_zero() const noexcept;
   /// The first 8 bytes as a little-endian integer: for hash tables, not for security.
-  std::uint64_t prefix64() const noexcept;
+  std::uint64_t prefix64() const noexcept {
+    std::uint64_t word = word_at(0);
+    if constexpr (std::endian::native == std::endian::big)
+      word = __builtin_bswap64(word);
+    return word;
+  }
   std::string to_hex() const;
   /// REQUIRES: `hex` has exactly 64 hex digits; otherwise returns nullopt.
   static std::optional<hash256> from_hex(std::string_view hex);
@@ -39,6 +52,13 @@ struct hash256 {
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, hash256& x) {
     return f(x.bytes);
+  }
+
+private:
+  std::uint64_t word_at(std::size_t offset) const noexcept {
+    std::uint64_t word;
+    std::memcpy(&word, bytes.data() + offset, sizeof(word));
+    return word;
   }
 };
 
