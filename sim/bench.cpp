@@ -46,10 +46,13 @@ std::pair<std::uint64_t, double> bench_bare(std::uint32_t pairs, std::uint64_t r
   return {messages, seconds_since(start)};
 }
 
-std::string ping_scenario(std::uint32_t nodes, std::uint64_t round_trips) {
-  return fmt::format(R"(name: kernel-bench
+/// A benchmark scenario: one region, 1 ms apart, links so fast that only the
+/// kernel's own cost shows.
+std::string bench_scenario(std::string_view name, std::uint32_t nodes, std::string_view duration,
+                           std::string_view workloads) {
+  return fmt::format(R"(name: {}
 seed: 1
-duration: 1000h
+duration: {}
 nodes: {}
 metrics: {{sample_interval: 1h}}
 network:
@@ -57,9 +60,9 @@ network:
   latency: {{lan: {{lan: 1ms}}}}
   access: [{{name: datacenter, uplink: 100Gbps, downlink: 100Gbps, share: 100%}}]
 workloads:
-  ping: {{round_trips: {}}}
+  {}
 )",
-                     nodes, round_trips);
+                     name, duration, nodes, workloads);
 }
 
 std::int64_t resident_bytes() {
@@ -87,14 +90,7 @@ int run_kernel_bench(std::uint32_t pairs, std::uint64_t round_trips) {
 
 int run_nodes_bench(std::uint32_t nodes) {
   const auto before = resident_bytes();
-  auto config = parse_scenario(fmt::format(R"(name: nodes-bench
-seed: 1
-duration: 1s
-nodes: {}
-workloads:
-  gossip: {{block_interval: 1h}}
-)",
-                                           nodes),
+  auto config = parse_scenario(bench_scenario("nodes-bench", nodes, "1s", "gossip: {block_interval: 1h}"),
                                "nodes-bench");
   simulation run(config);
   auto result = run.run();
@@ -109,7 +105,9 @@ workloads:
 kernel_bench_result bench_kernel(std::uint32_t pairs, std::uint64_t round_trips) {
   kernel_bench_result result;
   std::tie(result.bare_messages, result.bare_seconds) = bench_bare(pairs, round_trips);
-  auto config = parse_scenario(ping_scenario(2 * pairs, round_trips), "kernel-bench");
+  auto config = parse_scenario(
+    bench_scenario("kernel-bench", 2 * pairs, "1000h", fmt::format("ping: {{round_trips: {}}}", round_trips)),
+    "kernel-bench");
   simulation run(config);
   const auto start = wall_clock::now();
   auto outcome = run.run();

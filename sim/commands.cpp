@@ -44,7 +44,7 @@ int run_sim(const sim_options& options) {
   try {
     config.emplace(load_scenario(options.scenario_path, options.seed));
   } catch (const scenario_exception& failure) {
-    fmt::print(stderr, "{}", failure.what());
+    fmt::print(stderr, "{}\n", failure.what());
     return 2;
   }
   const std::string folder =

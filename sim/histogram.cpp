@@ -33,9 +33,11 @@ void histogram::record(double value) {
   ++count_;
   sum_ += value;
   if (value > 0.0)
-    ++buckets_[bucket_of(value)];
+    ++positive_buckets_[bucket_of(value)];
+  else if (value < 0.0)
+    ++negative_buckets_[bucket_of(-value)];
   else
-    ++non_positive_count_;
+    ++zero_count_;
 }
 
 double histogram::quantile(double q) const {
@@ -48,10 +50,18 @@ double histogram::quantile(double q) const {
     return max_;
   // The rank of the q-quantile among the sorted values, 0-based (nearest rank).
   const auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_))) - 1;
-  if (rank < non_positive_count_)
-    return std::min(0.0, max_);
-  std::uint64_t seen = non_positive_count_;
-  for (const auto& [bucket, bucket_count] : buckets_) {
+  // Ascending order: the most negative values (the highest buckets of -v) first,
+  // then zeros, then positive values.
+  std::uint64_t seen = 0;
+  for (auto it = negative_buckets_.rbegin(); it != negative_buckets_.rend(); ++it) {
+    seen += it->second;
+    if (seen > rank)
+      return std::clamp(-representative_of(it->first), min_, max_);
+  }
+  seen += zero_count_;
+  if (seen > rank)
+    return 0.0;
+  for (const auto& [bucket, bucket_count] : positive_buckets_) {
     seen += bucket_count;
     if (seen > rank)
       return std::clamp(representative_of(bucket), min_, max_);

@@ -1,5 +1,6 @@
 // A histogram with bounded memory and bounded relative error (a DDSketch-style log
-// bucketing): a value v > 0 falls into bucket ceil(log(v) / log(gamma)), so any
+// bucketing): a value v > 0 falls into bucket ceil(log(v) / log(gamma)), a value
+// v < 0 into the mirrored bucket of -v, zero into a bucket of its own, so any
 // quantile is reported within `relative_accuracy` of a value actually recorded.
 // Count, sum, min and max are exact; the 0- and 100-percentiles are exact.
 #pragma once
@@ -24,8 +25,9 @@ public:
   double quantile(double q) const;
 
 private:
-  std::map<std::int32_t, std::uint64_t> buckets_; // bucket index -> count
-  std::uint64_t non_positive_count_ = 0;
+  std::map<std::int32_t, std::uint64_t> positive_buckets_; // bucket of v -> count
+  std::map<std::int32_t, std::uint64_t> negative_buckets_; // bucket of -v -> count
+  std::uint64_t zero_count_ = 0;
   std::uint64_t count_ = 0;
   double sum_ = 0.0;
   double min_ = 0.0;

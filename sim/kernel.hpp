@@ -38,7 +38,7 @@ public:
 };
 
 struct kernel_stats {
-  std::uint64_t messages = 0;     // CAF messages processed
+  std::uint64_t messages = 0;     // CAF jobs run: messages, plus one start per actor
   std::uint64_t timers = 0;       // CAF timers fired
   std::uint64_t world_events = 0; // world events fired
 

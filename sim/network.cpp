@@ -35,16 +35,18 @@ node_index network::add_node(const core::node_id& id, std::uint32_t region, std:
   up_.push_back(true);
   incarnation_.push_back(0);
   pending_first_bits_.push_back(0);
-  inbox_.emplace_back();
+  routes_.emplace_back();
   auto& transport = transports_.emplace_back();
   transport.owner = this;
   transport.index = index;
-  index_of_.emplace(id, index);
+  index_of_.insert(id, index);
   return index;
 }
 
-void network::bind_inbox(node_index node, caf::strong_actor_ptr inbox) {
-  inbox_[node] = std::move(inbox);
+void network::bind(node_index node, world::message_set types, caf::strong_actor_ptr receiver) {
+  for ([[maybe_unused]] const auto& existing : routes_[node])
+    assert((existing.types & types) == 0);
+  routes_[node].push_back({types, std::move(receiver)});
 }
 
 std::int64_t network::transmission_ns(std::uint32_t bytes, double bits_per_second) {
@@ -63,12 +65,12 @@ void network::send(node_index from, const core::node_id& to, wire::message messa
   const auto bytes = static_cast<std::uint32_t>(wire::encoded_size(message));
   ++stats_.sent;
   stats_.bytes_sent += bytes;
-  auto found = index_of_.find(to);
-  if (found == index_of_.end()) {
+  const auto found = index_of_.find(to);
+  if (!found) {
     ++stats_.dropped_unknown;
     return;
   }
-  const node_index receiver = found->second;
+  const node_index receiver = *found;
   if (!up_[from] || !up_[receiver]) {
     ++stats_.dropped_down;
     return;
@@ -140,8 +142,8 @@ void network::on_delivery(std::uint32_t slot) {
     ++stats_.dropped_down;
   } else if (!reachable(in_flight.from, to)) {
     ++stats_.dropped_partition;
-  } else if (!inbox_[to]) {
-    ++stats_.dropped_down;
+  } else if (const auto* receiver = receiver_of(to, in_flight.message); receiver == nullptr) {
+    ++stats_.dropped_unrouted;
   } else {
     ++stats_.delivered;
     stats_.bytes_delivered += in_flight.bytes;
@@ -149,12 +151,21 @@ void network::on_delivery(std::uint32_t slot) {
     trace.fold(static_cast<std::uint64_t>(clock_.now().count()));
     trace.fold((static_cast<std::uint64_t>(in_flight.from) << 32) | to);
     trace.fold((static_cast<std::uint64_t>(in_flight.message.index()) << 32) | in_flight.bytes);
-    inbox_[to]->enqueue(nullptr, caf::make_message_id(),
+    (*receiver)->enqueue(nullptr, caf::make_message_id(),
                         caf::make_message(world::inbound{ids_[in_flight.from],
                                                          std::move(in_flight.message)}),
                         nullptr);
   }
   free_flight(slot);
+}
+
+const caf::strong_actor_ptr* network::receiver_of(node_index node,
+                                                  const wire::message& message) const {
+  const auto bit = world::type_bit(message);
+  for (const auto& candidate : routes_[node])
+    if ((candidate.types & bit) != 0)
+      return &candidate.receiver;
+  return nullptr;
 }
 
 std::uint32_t network::new_flight() {
@@ -175,7 +186,7 @@ void network::free_flight(std::uint32_t slot) {
 void network::crash(node_index node) {
   up_[node] = false;
   ++incarnation_[node];
-  inbox_[node] = nullptr;
+  routes_[node].clear();
   uplink_free_ns_[node] = 0;
   downlink_free_ns_[node] = 0;
 }

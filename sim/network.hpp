@@ -22,7 +22,8 @@
 //
 // A message is dropped (and counted) when it is lost (probability `loss`), when the
 // regions of A and B are partitioned apart or their link is down at send or at
-// delivery, or when A is down at send, or A or B crashed between send and delivery.
+// delivery, when A is down at send, when A or B crashed between send and delivery,
+// or when no actor of B handles the message's type.
 //
 // Not thread-safe; lives on the kernel's thread.
 #pragma once
@@ -31,7 +32,6 @@
 #include <cstdint>
 #include <deque>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <caf/actor_control_block.hpp>
@@ -39,6 +39,7 @@
 #include "actors/core/random.hpp"
 #include "actors/world/world.hpp"
 #include "sim/kernel.hpp"
+#include "sim/node_directory.hpp"
 #include "sim/telemetry.hpp"
 
 namespace stakecast::sim {
@@ -69,6 +70,7 @@ struct network_stats {
   std::uint64_t dropped_partition = 0;
   std::uint64_t dropped_down = 0;
   std::uint64_t dropped_unknown = 0;
+  std::uint64_t dropped_unrouted = 0; // no actor of the receiver handles the type
 };
 
 class network final : private event_sink {
@@ -76,8 +78,9 @@ public:
   network(kernel& clock, network_config config, std::uint64_t seed, telemetry& trace);
 
   node_index add_node(const core::node_id& id, std::uint32_t region, std::uint32_t access);
-  /// Where inbound messages of `node` go (the node's inbox actor).
-  void bind_inbox(node_index node, caf::strong_actor_ptr inbox);
+  /// Inbound messages of `node` whose type is in `types` go to `receiver`.
+  /// REQUIRES: no other receiver of the node handles any of `types`.
+  void bind(node_index node, world::message_set types, caf::strong_actor_ptr receiver);
   world::transport& transport_of(node_index node) { return transports_[node]; }
 
   void send(node_index from, const core::node_id& to, wire::message message);
@@ -126,6 +129,7 @@ private:
   void claim_downlink(std::uint32_t slot, std::int64_t first_bit_ns);
   void on_delivery(std::uint32_t slot);
   bool reachable(node_index from, node_index to) const;
+  const caf::strong_actor_ptr* receiver_of(node_index node, const wire::message& message) const;
   std::uint32_t new_flight();
   void free_flight(std::uint32_t slot);
   static std::int64_t transmission_ns(std::uint32_t bytes, double bits_per_second);
@@ -145,9 +149,13 @@ private:
   std::vector<bool> up_;
   std::vector<std::uint32_t> incarnation_;
   std::vector<std::uint32_t> pending_first_bits_; // first-bit events not yet fired, by receiver
-  std::vector<caf::strong_actor_ptr> inbox_;
+  struct route {
+    world::message_set types = 0;
+    caf::strong_actor_ptr receiver;
+  };
+  std::vector<std::vector<route>> routes_;
   std::deque<node_transport> transports_; // a deque: actors keep pointers to them
-  std::unordered_map<core::node_id, node_index, core::hash256_hasher> index_of_;
+  node_directory index_of_;
 
   std::vector<std::int64_t> latency_into_min_ns_;  // by receiving region
   std::vector<std::uint32_t> group_of_region_;     // empty: no partition

@@ -97,9 +97,9 @@ void simulation::attach(node_index node, caf::actor actor) {
   nodes_[node].actors.push_back(std::move(actor));
 }
 
-void simulation::bind_inbox(node_index node, caf::actor inbox) {
-  network_->bind_inbox(node, caf::actor_cast<caf::strong_actor_ptr>(inbox));
-  attach(node, std::move(inbox));
+void simulation::bind(node_index node, world::message_set types, caf::actor receiver) {
+  network_->bind(node, types, caf::actor_cast<caf::strong_actor_ptr>(receiver));
+  attach(node, std::move(receiver));
 }
 
 void simulation::crash(node_index node) {
@@ -211,7 +211,7 @@ nlohmann::ordered_json simulation::summarize(double wall_seconds) const {
   run["seed"] = config_.seed;
   run["trace_hash"] = telemetry_->trace().to_hex();
   run["events"] = stats.events();
-  run["messages_processed"] = stats.messages;
+  run["actor_jobs"] = stats.messages;
   run["timers_fired"] = stats.timers;
   run["world_events"] = stats.world_events;
   run["nodes"] = node_count();
@@ -228,6 +228,7 @@ nlohmann::ordered_json simulation::summarize(double wall_seconds) const {
   network["dropped_partition"] = net.dropped_partition;
   network["dropped_down"] = net.dropped_down;
   network["dropped_unknown"] = net.dropped_unknown;
+  network["dropped_unrouted"] = net.dropped_unrouted;
   auto& counters = summary["counters"];
   for (const auto& [name, value] : telemetry_->counters())
     counters[name] = value;

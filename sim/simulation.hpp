@@ -1,6 +1,6 @@
 // One simulation run: the kernel, the network, the virtual nodes and the workloads
 // of a scenario. Workloads use it to reach nodes (`context_of`), to spawn actors on
-// them (`attach`, `bind_inbox`), to draw randomness (`random_for`) and to schedule
+// them (`attach`, `bind`), to draw randomness (`random_for`) and to schedule
 // events on the kernel. Faults (crash, restart, partition, heal, links) are
 // scheduled from the scenario.
 //
@@ -60,8 +60,10 @@ public:
 
   /// Records an actor of `node`, killed when the node crashes.
   void attach(node_index node, caf::actor actor);
-  /// Makes `inbox` the receiver of the node's inbound messages (and attaches it).
-  void bind_inbox(node_index node, caf::actor inbox);
+  /// Makes `receiver` the receiver of the node's inbound messages whose type is in
+  /// `types` (and attaches it). REQUIRES: no other actor of the node handles them
+  /// (scenarios are checked for this when they are read).
+  void bind(node_index node, world::message_set types, caf::actor receiver);
 
   void crash(node_index node);
   void restart(node_index node);

@@ -1,5 +1,7 @@
 #include "sim/telemetry.hpp"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 namespace stakecast::sim {
@@ -49,11 +51,16 @@ void telemetry::event(event_id kind, const core::node_id& node, std::uint64_t a,
                       std::uint64_t b) {
   trace_.fold(static_cast<std::uint64_t>(clock_.now().count()));
   trace_.fold(kind);
-  trace_.fold(node.prefix64());
+  for (std::size_t offset = 0; offset < core::hash256::size_bytes; offset += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, node.bytes.data() + offset, sizeof(word));
+    trace_.fold(word);
+  }
   trace_.fold(a);
   trace_.fold(b);
-  for (const auto& on_event : listeners_[kind])
-    on_event(node, a, b);
+  // By index: a listener may register kinds or listeners, which may move the lists.
+  for (std::size_t i = 0; i < listeners_[kind].size(); ++i)
+    listeners_[kind][i](node, a, b);
 }
 
 void telemetry::listen(std::string_view name, listener on_event) {

@@ -6,18 +6,19 @@ namespace stakecast::sim {
 
 namespace {
 
-std::map<std::string, workload_factory, std::less<>>& registry() {
-  static std::map<std::string, workload_factory, std::less<>> workloads;
+std::map<std::string, workload_kind, std::less<>>& registry() {
+  static std::map<std::string, workload_kind, std::less<>> workloads;
   return workloads;
 }
 
 } // namespace
 
-workload_registration::workload_registration(std::string name, workload_factory factory) {
-  registry().emplace(std::move(name), std::move(factory));
+workload_registration::workload_registration(std::string name, workload_factory factory,
+                                             world::message_set handles) {
+  registry().emplace(std::move(name), workload_kind{std::move(factory), handles});
 }
 
-const workload_factory* find_workload(std::string_view name) {
+const workload_kind* find_workload(std::string_view name) {
   auto found = registry().find(name);
   return found == registry().end() ? nullptr : &found->second;
 }

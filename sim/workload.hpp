@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/world/world.hpp"
+
 namespace stakecast::sim {
 
 class simulation;
@@ -35,13 +37,20 @@ public:
 /// reader (unknown keys, wrong types, out-of-range values).
 using workload_factory = std::function<std::unique_ptr<workload>(node_reader& section)>;
 
+/// A workload as registered: how to build it, and the inbound message types its
+/// actors handle (two workloads of one scenario may not handle the same type).
+struct workload_kind {
+  workload_factory factory;
+  world::message_set handles = 0;
+};
+
 /// Registers a workload by name; called by a static `workload_registration` at the
 /// bottom of the workload's file (the library is linked whole for this).
 struct workload_registration {
-  workload_registration(std::string name, workload_factory factory);
+  workload_registration(std::string name, workload_factory factory, world::message_set handles);
 };
 
-const workload_factory* find_workload(std::string_view name);
+const workload_kind* find_workload(std::string_view name);
 std::vector<std::string> workload_names();
 
 } // namespace stakecast::sim

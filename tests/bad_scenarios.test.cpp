@@ -38,8 +38,8 @@ const fs::path bad_scenarios_folder = fs::path(STAKECAST_SOURCE_DIR) / "tests" /
 const fs::path good_scenarios_folder = fs::path(STAKECAST_SOURCE_DIR) / "scenarios";
 
 struct expectation {
-  std::string message;             // a part of the error's to_string()
-  std::optional<std::string> at;   // "LINE:COLUMN"
+  std::string message;           // a part of the error's to_string()
+  std::optional<std::string> at; // "LINE:COLUMN"
 };
 
 std::vector<fs::path> yaml_files_in(const fs::path& folder) {
@@ -173,8 +173,8 @@ TEST_CASE("every bad scenario fails with the error its header names", "[scenario
   for (const fs::path& file : files) {
     DYNAMIC_SECTION(file.filename().string()) {
       const std::optional<expectation> expected = expectation_of(file);
-      INFO("the file must start with '# expect: <part of the message>'");
-      REQUIRE(expected);
+      if (!expected)
+        FAIL("the file must start with '# expect: <part of the message>'");
       REQUIRE_FALSE(expected->message.empty());
       INFO("expected: " << expected->message << " at " << expected->at.value_or("any position"));
       const std::optional<std::vector<scenario_error>> errors = load_errors(file);
@@ -184,10 +184,10 @@ TEST_CASE("every bad scenario fails with the error its header names", "[scenario
       for (const scenario_error& error : *errors)
         all += error.to_string() + "\n";
       INFO("errors:\n" << all);
-      const bool found = std::any_of(errors->begin(), errors->end(), [&](const scenario_error& error) {
+      const auto expected_error = [&](const scenario_error& error) {
         return matches(error, file, *expected);
-      });
-      CHECK(found);
+      };
+      CHECK(std::any_of(errors->begin(), errors->end(), expected_error));
     }
   }
 }

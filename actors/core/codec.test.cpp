@@ -242,7 +242,7 @@ TEST_CASE("every strict prefix of a valid encoding is truncated", "[wire][codec]
   }
 }
 
-TEST_CASE("a truncation error names the message, field and offset", "[wire][codec]") {
+TEST_CASE("a truncation error names the message with its field and offset", "[wire][codec]") {
   auto bytes = encoded(wire::block_announce{id_of(1), 5});
   bytes.pop_back();
   auto result = wire::decode(bytes);
@@ -342,7 +342,7 @@ TEST_CASE("frames carry a u32 body length within 1..=frame_bytes_max", "[wire][c
   }
 }
 
-TEST_CASE("100,000 random byte strings never crash the decoder", "[wire][codec][fuzz]") {
+TEST_CASE("a hundred thousand random byte strings never crash the decoder", "[wire][codec][fuzz]") {
   constexpr std::uint64_t seed = 0x5eed'c0de'0001;
   std::mt19937_64 random{seed};
   std::set<std::uint8_t> known;

@@ -85,7 +85,7 @@ TEST_CASE("different seeds give different streams", "[random]") {
   CHECK(seen.size() == 4000);
 }
 
-TEST_CASE("derive_seed separates roots, labels and indices", "[random]") {
+TEST_CASE("derive_seed separates streams by root and label and index", "[random]") {
   const std::array<std::string_view, 5> labels{"gossip", "ping", "workload", "", "gossip "};
   std::set<std::uint64_t> seeds;
   std::size_t derived = 0;
@@ -150,7 +150,7 @@ TEST_CASE("uniform(bound) stays in range and is roughly uniform", "[random]") {
   }
 }
 
-TEST_CASE("uniform_real stays in [0, 1)", "[random]") {
+TEST_CASE("uniform_real stays at or above 0 and below 1", "[random]") {
   random_generator generator{derive_seed(42, "uniform_real test")};
   double sum = 0.0;
   double smallest = 1.0;

@@ -34,6 +34,10 @@ using produce_block_atom = caf::atom_constant<caf::atom("produce")>;
 using set_peers_atom = caf::atom_constant<caf::atom("setpeers")>;
 using request_timeout_atom = caf::atom_constant<caf::atom("reqtimeout")>;
 
+/// The inbound messages a gossip actor handles.
+constexpr world::message_set gossip_messages =
+  world::messages_of<wire::block_announce, wire::block_request, wire::block_transfer>();
+
 struct gossip_config {
   static constexpr std::size_t peers_max = 256;
   static constexpr std::size_t known_blocks_max = 4096;

@@ -23,6 +23,9 @@ using start_pinging_atom = caf::atom_constant<caf::atom("startping")>;
 using ping_actor = caf::typed_actor<caf::reacts_to<world::inbound>,
                                     caf::reacts_to<start_pinging_atom, core::node_id, std::uint64_t>>;
 
+/// The inbound messages a ping actor handles.
+constexpr world::message_set ping_messages = world::messages_of<wire::ping, wire::pong>();
+
 struct ping_state {
   world::node_context context;
   core::node_id target;

@@ -32,8 +32,8 @@ std::string memory_store::write(const write_batch& batch) {
   }
   auto new_size = static_cast<std::ptrdiff_t>(size_bytes_) + delta;
   if (capacity_bytes_ != unlimited && new_size > static_cast<std::ptrdiff_t>(capacity_bytes_))
-    return fmt::format("store full: batch needs {} bytes, capacity is {} bytes", new_size,
-                       capacity_bytes_);
+    return fmt::format("store full: the batch would bring the store to {} bytes, capacity is {} bytes",
+                       new_size, capacity_bytes_);
   for (const auto& operation : batch.operations) {
     if (operation.value)
       entries_.insert_or_assign(operation.key, *operation.value);

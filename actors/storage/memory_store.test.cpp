@@ -7,6 +7,7 @@
 #include "actors/storage/memory_store.hpp"
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,10 +23,11 @@ core::byte_buffer bytes_of(std::string_view text) {
   return {text.begin(), text.end()};
 }
 
+using entries = std::vector<std::pair<std::string, core::byte_buffer>>;
+
 // Every key and value under `prefix`, in visiting order, until `limit` visits.
-std::vector<std::pair<std::string, core::byte_buffer>>
-scan(const world::store& store, std::string_view prefix, std::size_t limit = 1000) {
-  std::vector<std::pair<std::string, core::byte_buffer>> visited;
+entries scan(const world::store& store, std::string_view prefix, std::size_t limit = 1000) {
+  entries visited;
   store.for_each_prefix(prefix, [&](std::string_view key, core::byte_span value) {
     visited.emplace_back(std::string{key}, core::byte_buffer{value.begin(), value.end()});
     return visited.size() < limit;
@@ -33,9 +35,9 @@ scan(const world::store& store, std::string_view prefix, std::size_t limit = 100
   return visited;
 }
 
-std::vector<std::string> keys_of(const std::vector<std::pair<std::string, core::byte_buffer>>& entries) {
+std::vector<std::string> keys_of(const entries& visited) {
   std::vector<std::string> keys;
-  for (const auto& entry : entries)
+  for (const auto& entry : visited)
     keys.push_back(entry.first);
   return keys;
 }

@@ -27,6 +27,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -54,6 +56,33 @@ struct inbound {
   core::node_id from;
   wire::message body;
 };
+
+/// A set of message types, one bit per alternative of `wire::message`. Each actor of
+/// a node that receives messages from other nodes declares the types it handles;
+/// the world routes every inbound message to the one actor whose set holds its type.
+using message_set = std::uint64_t;
+static_assert(std::variant_size_v<wire::message> <= 64, "a message_set has 64 bits");
+
+namespace detail {
+template <class T, class... Ts>
+constexpr std::size_t index_of(std::variant<Ts...>*) {
+  std::size_t index = 0;
+  bool found = false;
+  ((found = found || std::is_same_v<T, Ts>, index += found ? 0 : 1), ...);
+  return index;
+}
+} // namespace detail
+
+/// The set of the message types `Ts...`.
+template <class... Ts>
+constexpr message_set messages_of() {
+  return ((message_set{1} << detail::index_of<Ts>(static_cast<wire::message*>(nullptr))) | ...);
+}
+
+/// The set holding only the type of `message`.
+inline message_set type_bit(const wire::message& message) {
+  return message_set{1} << message.index();
+}
 
 /// Sends protocol messages to other nodes. Delivery is at most once: a message may be
 /// lost (a dropped connection, a partition, a crashed receiver) and messages may be

@@ -8,8 +8,11 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <sstream>
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 namespace stakecast::sim {
 namespace detail {
@@ -22,15 +25,43 @@ struct key_entry {
 };
 
 struct map_state {
-  bool broken = false;            // not a map: reported once, reads of it are quiet
-  std::vector<key_entry> keys;    // in file order, duplicates left out
+  bool broken = false;         // not a map: reported once, reads of it are quiet
+  std::vector<key_entry> keys; // in file order, duplicates left out
+  std::map<std::string, std::size_t, std::less<>> position; // of each key in `keys`
   std::vector<std::string> asked; // every key the schema asked for, in first-ask order
+};
+
+// The resolved value of one node, built up as the schema reads. Not a YAML::Node:
+// yaml-cpp looks map keys up linearly, which makes building a map of N keys O(N^2).
+// Children are never destroyed before the document, so readers may point at them.
+struct resolved_node {
+  enum class kind { unset, scalar, map, sequence };
+
+  kind type = kind::unset;
+  std::string scalar;
+  std::vector<std::pair<std::string, std::unique_ptr<resolved_node>>> entries; // read order
+  std::map<std::string, std::size_t, std::less<>> position;                    // in entries
+  std::vector<std::unique_ptr<resolved_node>> items;
+
+  void set_scalar(std::string text) {
+    type = kind::scalar;
+    scalar = std::move(text);
+  }
+  void make_map() { type = kind::map; }
+  // REQUIRES: not called for one node with different sizes (a list has one length).
+  void make_sequence(std::size_t size) {
+    type = kind::sequence;
+    while (items.size() < size)
+      items.push_back(std::make_unique<resolved_node>());
+  }
+  resolved_node& child(std::string_view key);
+  YAML::Node to_yaml() const;
 };
 
 struct document_state {
   std::string file;
   YAML::Node root;
-  YAML::Node resolved{YAML::NodeType::Map};
+  resolved_node resolved;
   std::map<std::string, map_state, std::less<>> maps; // by key path
   std::vector<scenario_error> errors;
   std::size_t errors_dropped = 0;
@@ -201,10 +232,8 @@ bool count_within(std::size_t size, const bounds<std::size_t>& count) {
 }
 
 detail::key_entry* find_entry(detail::map_state& state, std::string_view key) {
-  for (detail::key_entry& entry : state.keys)
-    if (entry.key == key)
-      return &entry;
-  return nullptr;
+  const auto found = state.position.find(key);
+  return found == state.position.end() ? nullptr : &state.keys[found->second];
 }
 
 void remember(std::vector<std::string>& asked, std::string_view key) {
@@ -232,6 +261,7 @@ void index_key(detail::document_state& document, const std::string& path, detail
                                 first->key_node.Mark().line + 1));
     return;
   }
+  state.position.emplace(key, state.keys.size());
   state.keys.push_back({key, key_node, value});
 }
 
@@ -243,22 +273,15 @@ void report_unknown_keys(detail::document_state& document) {
                         unknown_key_message(entry.key, state.asked));
 }
 
-// Empty lists and maps as `[]` and `{}` on the line of their key.
-void flow_style_when_empty(YAML::Node node) {
-  if (!node.IsMap() && !node.IsSequence())
-    return;
-  if (node.size() == 0) {
-    node.SetStyle(YAML::EmitterStyle::Flow);
-    return;
-  }
-  for (auto entry = node.begin(); entry != node.end(); ++entry)
-    flow_style_when_empty(node.IsMap() ? entry->second : *entry);
-}
-
 void sort_by_position(std::vector<scenario_error>& errors) {
   std::stable_sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) {
     return std::pair(a.line, a.column) < std::pair(b.line, b.column);
   });
+}
+
+std::string too_large_message() {
+  return fmt::format("the file is larger than {}",
+                     format_size(size_bytes{scenario_file_bytes_max}));
 }
 
 std::string read_file(const std::string& path) {
@@ -277,43 +300,100 @@ std::string read_file(const std::string& path) {
   while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
     text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
     if (text.size() > scenario_file_bytes_max)
-      throw single_error(path, YAML::Mark::null_mark(),
-                         fmt::format("the file is larger than {}",
-                                     format_size(size_bytes{scenario_file_bytes_max})));
+      throw single_error(path, YAML::Mark::null_mark(), too_large_message());
   }
   if (in.bad())
     throw single_error(path, YAML::Mark::null_mark(), "cannot read the file");
   return text;
 }
 
-std::vector<YAML::Node> parse_documents(std::string_view text, const std::string& file) {
-  try {
-    return YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& error) {
-    throw single_error(file, error.mark, "invalid YAML: " + error.msg);
-  } catch (const std::exception& error) {
-    throw single_error(file, YAML::Mark::null_mark(),
-                       fmt::format("invalid YAML: {}", error.what()));
+// Records where documents start, and nothing else.
+class document_starts : public YAML::EventHandler {
+public:
+  std::vector<YAML::Mark> marks;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// Refuses a text that is not exactly one YAML document. Not YAML::LoadAll: in
+// yaml-cpp 0.7 it loops forever, allocating, on inputs as small as "," (yaml-cpp
+// issue #1040, fixed upstream by PR #1319); here at most two documents are parsed.
+void check_one_document(std::string_view text, const std::string& file) {
+  std::istringstream stream{std::string(text)};
+  YAML::Parser parser(stream);
+  document_starts starts;
+  for (int document = 0; document < 2 && parser.HandleNextDocument(starts); ++document) {
   }
+  if (starts.marks.size() < 2)
+    return;
+  const YAML::Mark& second = starts.marks[1];
+  // A second document that starts where the first did is the parser stuck on a token
+  // that it can neither read nor reject.
+  if (second.pos == starts.marks[0].pos)
+    throw single_error(file, second, "invalid YAML: unexpected character");
+  throw single_error(file, second, "the file holds more than one YAML document");
 }
 
 // The one document of `text`, a map.
 YAML::Node parse_root(std::string_view text, const std::string& file) {
-  const std::vector<YAML::Node> documents = parse_documents(text, file);
-  if (documents.empty() || documents.front().IsNull())
+  YAML::Node root;
+  try {
+    check_one_document(text, file);
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& error) {
+    throw single_error(file, error.mark, "invalid YAML: " + error.msg);
+  }
+  if (root.IsNull())
     throw single_error(file, YAML::Mark::null_mark(), "the file is empty");
-  if (documents.size() > 1)
-    throw single_error(
-        file, documents[1].Mark(),
-        fmt::format("the file holds {} YAML documents; it must hold one", documents.size()));
-  if (!documents.front().IsMap())
-    throw single_error(file, documents.front().Mark(),
-                       "expected a map of keys at the top level, got " +
-                           describe(documents.front()));
-  return documents.front();
+  if (!root.IsMap())
+    throw single_error(file, root.Mark(),
+                       "expected a map of keys at the top level, got " + describe(root));
+  return root;
 }
 
 } // namespace
+
+detail::resolved_node& detail::resolved_node::child(std::string_view key) {
+  make_map();
+  const auto found = position.find(key);
+  if (found != position.end())
+    return *entries[found->second].second;
+  position.emplace(key, entries.size());
+  entries.emplace_back(std::string(key), std::make_unique<resolved_node>());
+  return *entries.back().second;
+}
+
+// Unset children (read as nothing: a key with an error) are left out; empty lists and
+// maps are written `[]` and `{}` on the line of their key.
+YAML::Node detail::resolved_node::to_yaml() const {
+  YAML::Node node;
+  if (type == kind::scalar)
+    return YAML::Node(scalar);
+  if (type == kind::map) {
+    node = YAML::Node(YAML::NodeType::Map);
+    for (const auto& [key, value] : entries)
+      if (value->type != kind::unset)
+        node.force_insert(key, value->to_yaml());
+  } else if (type == kind::sequence) {
+    node = YAML::Node(YAML::NodeType::Sequence);
+    for (const auto& item : items)
+      node.push_back(item->to_yaml());
+  }
+  if (node.size() == 0)
+    node.SetStyle(YAML::EmitterStyle::Flow);
+  return node;
+}
 
 void detail::document_state::report(const YAML::Mark& mark, std::string key_path,
                                     std::string message) {
@@ -349,9 +429,10 @@ scenario_exception::scenario_exception(std::vector<scenario_error> errors)
 // ---- node_reader: maps ----
 
 node_reader::node_reader(std::shared_ptr<detail::document_state> document, std::string path,
-                         YAML::Node node, YAML::Node resolved, YAML::Mark mark, bool silent)
+                         YAML::Node node, detail::resolved_node* resolved, YAML::Mark mark,
+                         bool silent)
     : document_(std::move(document)), path_(std::move(path)), node_(std::move(node)),
-      resolved_(std::move(resolved)), mark_(mark), silent_(silent) {}
+      resolved_(resolved), mark_(mark), silent_(silent) {}
 
 detail::map_state& node_reader::open_map() {
   if (map_ != nullptr)
@@ -365,14 +446,13 @@ detail::map_state& node_reader::open_map() {
     for (auto entry = node_.begin(); entry != node_.end(); ++entry)
       index_key(*document_, path_, *map_, entry->first, entry->second);
   }
-  if (!resolved_.IsMap())
-    resolved_ = YAML::Node(YAML::NodeType::Map);
+  resolved_->make_map();
   return *map_;
 }
 
 node_reader node_reader::child_of(const detail::key_entry& entry) {
-  return node_reader(document_, child_path(path_, entry.key), entry.value, resolved_[entry.key],
-                     value_mark(entry), silent_);
+  return node_reader(document_, child_path(path_, entry.key), entry.value,
+                     &resolved_->child(entry.key), value_mark(entry), silent_);
 }
 
 std::optional<node_reader> node_reader::find(std::string_view key) {
@@ -387,8 +467,8 @@ std::optional<node_reader> node_reader::find(std::string_view key) {
 
 node_reader node_reader::absent_child(std::string_view key, bool silent) {
   const bool quiet = silent || silent_ || open_map().broken;
-  return node_reader(document_, child_path(path_, key), YAML::Node(), resolved_[std::string(key)],
-                     mark_, quiet);
+  return node_reader(document_, child_path(path_, key), YAML::Node(), &resolved_->child(key), mark_,
+                     quiet);
 }
 
 bool node_reader::has(std::string_view key) {
@@ -456,17 +536,13 @@ std::vector<node_reader> node_reader::items(bounds<std::size_t> count) {
   const std::vector<YAML::Node> nodes(node_.begin(), node_.end());
   if (!count_within(nodes.size(), count))
     report(count_violation_message(nodes.size(), count));
-  if (!resolved_.IsSequence() || resolved_.size() != nodes.size()) {
-    resolved_ = YAML::Node(YAML::NodeType::Sequence);
-    for (std::size_t i = 0; i < nodes.size(); ++i)
-      resolved_.push_back(YAML::Node());
-  }
+  resolved_->make_sequence(nodes.size());
   std::vector<node_reader> result;
   result.reserve(nodes.size());
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const YAML::Mark mark = nodes[i].IsNull() ? mark_ : nodes[i].Mark();
-    result.push_back(
-        node_reader(document_, item_path(path_, i), nodes[i], resolved_[i], mark, silent_));
+    result.push_back(node_reader(document_, item_path(path_, i), nodes[i],
+                                 resolved_->items[i].get(), mark, silent_));
   }
   return result;
 }
@@ -528,11 +604,11 @@ std::optional<std::string> node_reader::scalar_text(std::string_view description
   return std::nullopt;
 }
 
-void node_reader::write(const std::string& text) { resolved_ = text; }
+void node_reader::write(const std::string& text) { resolved_->set_scalar(text); }
 
 void node_reader::write_child(std::string_view key, const std::string& text) {
   open_map();
-  resolved_[std::string(key)] = text;
+  resolved_->child(key).set_scalar(text);
 }
 
 void node_reader::report(std::string message) const {
@@ -573,6 +649,8 @@ document_reader document_reader::load_file(const std::string& path) {
 }
 
 document_reader document_reader::load_string(std::string_view text, std::string file_label) {
+  if (text.size() > scenario_file_bytes_max)
+    throw single_error(file_label, YAML::Mark::null_mark(), too_large_message());
   auto state = std::make_shared<detail::document_state>();
   state->root = parse_root(text, file_label);
   state->file = std::move(file_label);
@@ -580,7 +658,7 @@ document_reader document_reader::load_string(std::string_view text, std::string 
 }
 
 node_reader document_reader::root() {
-  node_reader reader(state_, "", state_->root, state_->resolved, state_->root.Mark(), false);
+  node_reader reader(state_, "", state_->root, &state_->resolved, state_->root.Mark(), false);
   reader.open_map();
   return reader;
 }
@@ -605,11 +683,7 @@ void document_reader::finish() {
     throw scenario_exception(std::move(errors));
 }
 
-YAML::Node document_reader::resolved() const {
-  YAML::Node copy = YAML::Clone(state_->resolved);
-  flow_style_when_empty(copy);
-  return copy;
-}
+YAML::Node document_reader::resolved() const { return state_->resolved.to_yaml(); }
 
 const std::string& document_reader::file() const noexcept { return state_->file; }
 

@@ -1,6 +1,7 @@
 #include "sim/scenario/scenario.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -50,8 +51,8 @@ std::vector<double> read_named_shares(node_reader& parent, std::string_view key,
     sum += share.value;
   }
   if (!items.empty() && std::abs(sum - 1.0) > share_sum_tolerance)
-    parent.error_at(key, fmt::format("shares must add up to 100%, they add up to {}",
-                                     format_ratio(ratio{sum})));
+    parent.error_at(key,
+                    fmt::format("shares must add up to 100%, they add up to {:.6g}%", 100.0 * sum));
   return shares;
 }
 
@@ -64,19 +65,21 @@ void read_latency(node_reader& network, scenario& result) {
   const auto& regions = result.network.regions;
   const auto count = regions.size();
   std::vector<std::vector<std::optional<virtual_time>>> latency(
-    count, std::vector<std::optional<virtual_time>>(count));
+      count, std::vector<std::optional<virtual_time>>(count));
   auto table = network.section("latency");
   for (auto& from : table.entries()) {
     auto from_index = region_index(regions, from.key);
     if (from_index == count) {
-      table.error_at(from.key, fmt::format("'{}' is not a region (regions: {})", from.key, join(regions)));
+      table.error_at(from.key,
+                     fmt::format("'{}' is not a region (regions: {})", from.key, join(regions)));
       continue;
     }
     for (auto& to : from.value.entries()) {
       auto to_index = region_index(regions, to.key);
       auto value = to.value.as<virtual_time>({.min = 0ns, .max = 1h});
       if (to_index == count) {
-        from.value.error_at(to.key, fmt::format("'{}' is not a region (regions: {})", to.key, join(regions)));
+        from.value.error_at(
+            to.key, fmt::format("'{}' is not a region (regions: {})", to.key, join(regions)));
         continue;
       }
       latency[from_index][to_index] = value;
@@ -89,7 +92,8 @@ void read_latency(node_reader& network, scenario& result) {
       auto value = latency[a][b] ? latency[a][b] : latency[b][a];
       if (!value) {
         if (a <= b)
-          network.error_at("latency", fmt::format("no latency between {} and {}", regions[a], regions[b]));
+          network.error_at("latency",
+                           fmt::format("no latency between {} and {}", regions[a], regions[b]));
         continue;
       }
       result.network.latency[a][b] = *value;
@@ -120,8 +124,9 @@ std::vector<node_index> read_nodes(node_reader& section, const scenario& result)
   std::vector<node_index> nodes;
   for (auto& item : section.optional_list("nodes", {.max = scenario::nodes_max})) {
     auto node = item.as<std::uint32_t>();
-    if (node >= result.nodes)
-      item.error(fmt::format("node {} does not exist (the scenario has {} nodes)", node, result.nodes));
+    if (result.nodes > 0 && node >= result.nodes)
+      item.error(
+          fmt::format("node {} does not exist (the scenario has {} nodes)", node, result.nodes));
     nodes.push_back(node);
   }
   return nodes;
@@ -132,6 +137,9 @@ void read_node_fault(node_reader& section, fault_spec& fault, const scenario& re
   fault.count = section.optional<std::uint32_t>("count", 0, {.max = scenario::nodes_max});
   if (!fault.nodes.empty() && fault.count != 0)
     section.error("give either nodes or count, not both");
+  // Restarting "every crashed node" is a useful default; crashing every node is not.
+  if (fault.what == fault_spec::kind::crash && fault.nodes.empty() && fault.count == 0)
+    section.error("a crash needs nodes or a count of nodes");
 }
 
 void read_partition(node_reader& section, fault_spec& fault, const scenario& result) {
@@ -177,12 +185,12 @@ void read_link(node_reader& section, fault_spec& fault, const scenario& result) 
 void read_fault(node_reader& item, scenario& result) {
   using kind = fault_spec::kind;
   static const std::pair<std::string_view, kind> kinds[] = {
-    {"crash", kind::crash},         {"restart", kind::restart}, {"partition", kind::partition},
-    {"heal", kind::heal},           {"link_down", kind::link_down}, {"link_up", kind::link_up},
+      {"crash", kind::crash}, {"restart", kind::restart},     {"partition", kind::partition},
+      {"heal", kind::heal},   {"link_down", kind::link_down}, {"link_up", kind::link_up},
   };
   fault_spec fault;
   fault.at = item.required<virtual_time>("at", {.min = 0ns});
-  if (fault.at >= result.duration)
+  if (result.duration.count() > 0 && fault.at >= result.duration)
     item.error_at("at", "must be before the end of the run (duration)");
   std::vector<std::string_view> present;
   for (const auto& [name, what] : kinds)
@@ -217,20 +225,35 @@ void read_workloads(node_reader& root, scenario& result) {
   auto workloads = root.section("workloads");
   auto entries = workloads.entries();
   if (entries.empty())
-    root.error_at("workloads", fmt::format("name at least one workload ({})", join(workload_names())));
+    root.error_at("workloads",
+                  fmt::format("name at least one workload ({})", join(workload_names())));
+  world::message_set handled = 0;
   for (auto& entry : entries) {
-    const auto* factory = find_workload(entry.key);
-    if (factory == nullptr) {
+    const auto* kind = find_workload(entry.key);
+    if (kind == nullptr) {
       workloads.error_at(entry.key, fmt::format("unknown workload '{}' (workloads: {})", entry.key,
                                                 join(workload_names())));
       continue;
     }
-    result.workloads.emplace_back(entry.key, (*factory)(entry.value));
+    if ((handled & kind->handles) != 0)
+      workloads.error_at(entry.key, fmt::format("workload '{}' handles messages that another "
+                                                "workload of this scenario handles already",
+                                                entry.key));
+    handled |= kind->handles;
+    result.workloads.emplace_back(entry.key, kind->factory(entry.value));
   }
 }
 
 void read_root(node_reader& root, scenario& result, std::optional<std::uint64_t> seed_override) {
   result.name = root.optional<std::string>("name", result.name);
+  // The name becomes the default run folder's name: keep it a plain file name.
+  const bool plain =
+      !result.name.empty() && result.name.front() != '.' &&
+      std::all_of(result.name.begin(), result.name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+  if (!plain)
+    root.error_at("name", "must be letters, digits, '-', '_' or '.', not starting with '.'");
   result.seed = root.optional<std::uint64_t>("seed", 1);
   if (seed_override)
     result.seed = *seed_override;
@@ -240,8 +263,8 @@ void read_root(node_reader& root, scenario& result, std::optional<std::uint64_t>
   read_network(root, result);
   auto metrics = root.optional_section("metrics");
   result.sample_interval = metrics.optional<virtual_time>("sample_interval", 10s, {.min = 1ms});
-  if (result.sample_interval.count() > 0 &&
-      result.duration / result.sample_interval > static_cast<std::int64_t>(scenario::samples_max))
+  if (result.sample_interval.count() > 0 && result.duration / result.sample_interval + 2 >
+                                                static_cast<std::int64_t>(scenario::samples_max))
     metrics.error_at("sample_interval",
                      fmt::format("gives more than {} samples over the run", scenario::samples_max));
   for (auto& item : root.optional_list("faults", {.max = faults_max}))

@@ -48,35 +48,21 @@ constexpr std::array duration_units = {
 };
 
 constexpr std::array size_units = {
-    exact_unit{"PiB", pib},
-    exact_unit{"PB", 1'000'000'000'000'000},
-    exact_unit{"TiB", tib},
-    exact_unit{"TB", 1'000'000'000'000},
-    exact_unit{"GiB", gib},
-    exact_unit{"GB", 1'000'000'000},
-    exact_unit{"MiB", mib},
-    exact_unit{"MB", 1'000'000},
-    exact_unit{"KiB", kib},
-    exact_unit{"kB", 1'000},
+    exact_unit{"PiB", pib}, exact_unit{"PB", 1'000'000'000'000'000},
+    exact_unit{"TiB", tib}, exact_unit{"TB", 1'000'000'000'000},
+    exact_unit{"GiB", gib}, exact_unit{"GB", 1'000'000'000},
+    exact_unit{"MiB", mib}, exact_unit{"MB", 1'000'000},
+    exact_unit{"KiB", kib}, exact_unit{"kB", 1'000},
     exact_unit{"B", 1},
 };
 
 // The bits-per-second units come first and are the only ones format_bandwidth writes.
 constexpr std::array bandwidth_units = {
-    real_unit{"Tbps", 1e12},
-    real_unit{"Gbps", 1e9},
-    real_unit{"Mbps", 1e6},
-    real_unit{"kbps", 1e3},
-    real_unit{"bps", 1},
-    real_unit{"TB/s", 8e12},
-    real_unit{"GB/s", 8e9},
-    real_unit{"MB/s", 8e6},
-    real_unit{"kB/s", 8e3},
-    real_unit{"B/s", 8},
-    real_unit{"TiB/s", 8.0 * tib},
-    real_unit{"GiB/s", 8.0 * gib},
-    real_unit{"MiB/s", 8.0 * mib},
-    real_unit{"KiB/s", 8.0 * kib},
+    real_unit{"Tbps", 1e12},       real_unit{"Gbps", 1e9},        real_unit{"Mbps", 1e6},
+    real_unit{"kbps", 1e3},        real_unit{"bps", 1},           real_unit{"TB/s", 8e12},
+    real_unit{"GB/s", 8e9},        real_unit{"MB/s", 8e6},        real_unit{"kB/s", 8e3},
+    real_unit{"B/s", 8},           real_unit{"TiB/s", 8.0 * tib}, real_unit{"GiB/s", 8.0 * gib},
+    real_unit{"MiB/s", 8.0 * mib}, real_unit{"KiB/s", 8.0 * kib},
 };
 constexpr std::size_t bandwidth_bit_units = 5;
 

@@ -74,7 +74,7 @@ TEST_CASE("durations in every unit", "[units]") {
   CHECK(duration_of("9223372036.854775807s").count() == std::numeric_limits<std::int64_t>::max());
 }
 
-TEST_CASE("durations that are refused, and why", "[units]") {
+TEST_CASE("durations that are refused and why", "[units]") {
   CHECK_THAT(error_of(sim::parse_duration("250")), Catch::Contains("needs a unit"));
   CHECK_THAT(error_of(sim::parse_duration("5m")), Catch::Contains("unknown unit 'm'"));
   CHECK_THAT(error_of(sim::parse_duration("-5s")), Catch::Contains("must not be negative"));
@@ -119,7 +119,7 @@ TEST_CASE("bandwidths in bits and in bytes per second", "[units]") {
   CHECK(bandwidth_of("0") == 0);
 }
 
-TEST_CASE("bandwidths that are refused, and why", "[units]") {
+TEST_CASE("bandwidths that are refused and why", "[units]") {
   CHECK_THAT(error_of(sim::parse_bandwidth("10")), Catch::Contains("needs a unit"));
   CHECK_THAT(error_of(sim::parse_bandwidth("10Kbps")), Catch::Contains("unknown unit 'Kbps'"));
   CHECK_THAT(error_of(sim::parse_bandwidth("10MBps")), Catch::Contains("unknown unit"));
@@ -141,7 +141,7 @@ TEST_CASE("bandwidths are written in bits per second units", "[units]") {
   CHECK(sim::format_bandwidth(bandwidth_bps{1500}) == "1.5kbps");
 }
 
-TEST_CASE("sizes in decimal and binary units, bare integers in bytes", "[units]") {
+TEST_CASE("sizes in decimal and binary units and bare integers in bytes", "[units]") {
   CHECK(size_of("1500B") == 1500);
   CHECK(size_of("1500") == 1500);
   CHECK(size_of("16KiB") == 16 * 1024);
@@ -156,7 +156,7 @@ TEST_CASE("sizes in decimal and binary units, bare integers in bytes", "[units]"
   CHECK(size_of("18446744073709551615") == std::numeric_limits<std::uint64_t>::max());
 }
 
-TEST_CASE("sizes that are refused, and why", "[units]") {
+TEST_CASE("sizes that are refused and why", "[units]") {
   CHECK_THAT(error_of(sim::parse_size("1.5B")), Catch::Contains("not a whole number of bytes"));
   CHECK_THAT(error_of(sim::parse_size("1.3KiB")), Catch::Contains("not a whole number"));
   CHECK_THAT(error_of(sim::parse_size("16KB")), Catch::Contains("unknown unit 'KB'"));

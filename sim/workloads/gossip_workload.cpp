@@ -69,7 +69,7 @@ void gossip_workload::spawn(simulation& sim, node_index node) {
   config.request_timeout = params_.request_timeout;
   auto actor = sim.kernel().system().spawn(peer::gossip, sim.context_of(node), config);
   caf::anon_send(actor, peer::set_peers_atom::value, peers_[node]);
-  sim.bind_inbox(node, caf::actor_cast<caf::actor>(actor));
+  sim.bind(node, peer::gossip_messages, caf::actor_cast<caf::actor>(actor));
   actors_[node] = std::move(actor);
 }
 
@@ -149,7 +149,7 @@ std::unique_ptr<workload> make_gossip(node_reader& section) {
   return std::make_unique<gossip_workload>(params);
 }
 
-const workload_registration registration{"gossip", make_gossip};
+const workload_registration registration{"gossip", make_gossip, peer::gossip_messages};
 
 } // namespace
 

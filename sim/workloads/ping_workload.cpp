@@ -20,7 +20,7 @@ void ping_workload::setup(simulation& sim) {
 
 void ping_workload::spawn(simulation& sim, node_index node) {
   auto actor = sim.kernel().system().spawn(peer::ping, sim.context_of(node));
-  sim.bind_inbox(node, caf::actor_cast<caf::actor>(actor));
+  sim.bind(node, peer::ping_messages, caf::actor_cast<caf::actor>(actor));
   actors_[node] = std::move(actor);
 }
 
@@ -51,7 +51,7 @@ std::unique_ptr<workload> make_ping(node_reader& section) {
   return std::make_unique<ping_workload>(params);
 }
 
-const workload_registration registration{"ping", make_ping};
+const workload_registration registration{"ping", make_ping, peer::ping_messages};
 
 } // namespace
 
