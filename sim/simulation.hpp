@@ -40,6 +40,8 @@ public:
   /// Agreed wall time of virtual time 0 (2026-01-01T00:00:00Z).
   static constexpr std::int64_t genesis_utc_seconds = 1'767'225'600;
 
+  /// REQUIRES: `config` outlives the simulation and is run by no other simulation:
+  /// its workloads hold this run's state (load the scenario again for another run).
   explicit simulation(const scenario& config);
   ~simulation();
   simulation(const simulation&) = delete;
