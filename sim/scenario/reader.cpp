@@ -557,13 +557,17 @@ std::optional<std::size_t> node_reader::choose(std::string_view key,
     report_missing(key);
     return std::nullopt;
   }
+  const std::string listed = join_names(names, " or ", names.size());
+  if (child && child->is_null() && !default_index) {
+    child->report("needs a value: one of " + listed);
+    return std::nullopt;
+  }
   if (!child || child->is_null()) {
     if (child)
       child->report_no_value(names[*default_index]);
     write_child(key, std::string(names[*default_index]));
     return default_index;
   }
-  const std::string listed = join_names(names, " or ", names.size());
   const std::optional<std::string> text = child->scalar_text("one of " + listed);
   if (!text)
     return default_index;

@@ -485,3 +485,12 @@ TEST_CASE("no input escapes as anything but a scenario_exception", "[reader]") {
   CHECK_THROWS_AS(read_all("a: " + std::string(100'000, '[')), scenario_exception);
   CHECK_THROWS_AS(read_all(std::string("a: \0b", 5)), scenario_exception);
 }
+
+TEST_CASE("a required choice with an empty value is an error and not a crash", "[reader]") {
+  auto document = document_reader::load_string("mode:\n", "choice.yaml");
+  auto root = document.root();
+  CHECK(root.required_one_of("mode", {"fast", "slow"}).empty());
+  auto errors = document.check();
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].to_string().find("mode: needs a value: one of") != std::string::npos);
+}
