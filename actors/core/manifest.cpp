@@ -1,0 +1,535 @@
+#include "actors/core/manifest.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <optional>
+#include <type_traits>
+
+#include <caf/atom.hpp>
+#include <caf/meta/annotation.hpp>
+
+#include <fmt/format.h>
+
+#include "actors/core/codec.hpp"
+#include "actors/core/error.hpp"
+#include "actors/core/merkle.hpp"
+#include "actors/core/sha256.hpp"
+
+namespace stakecast::core {
+
+namespace {
+
+using wire::codec_errc;
+
+constexpr std::size_t length_prefix_bytes = 4;
+constexpr std::uint64_t milliseconds_per_second = 1'000;
+constexpr std::uint64_t bits_per_byte = 8;
+
+// Programmer errors crash, in release builds too (as in codec.cpp and merkle.cpp).
+[[noreturn]] void contract_violated(std::string_view what) {
+  std::fprintf(stderr, "stakecast: manifest precondition failed: %.*s\n",
+               static_cast<int>(what.size()), what.data());
+  std::abort();
+}
+
+void require(bool condition, std::string_view what) {
+  if (!condition)
+    contract_violated(what);
+}
+
+template <class T>
+struct is_vector : std::false_type {};
+template <class T, class Allocator>
+struct is_vector<std::vector<T, Allocator>> : std::true_type {};
+
+template <class T>
+struct is_byte_array : std::false_type {};
+template <std::size_t N>
+struct is_byte_array<std::array<std::uint8_t, N>> : std::true_type {};
+
+template <class T>
+struct is_count_max : std::false_type {};
+template <std::size_t N>
+struct is_count_max<wire::count_max_t<N>> : std::true_type {};
+
+template <class T>
+[[maybe_unused]] inline constexpr bool unsupported_field = false;
+
+// Walks the fields that a CAF 0.17 `inspect` hands over, as codec.cpp's walker does
+// for messages (that one is private to the codec), for the kinds of field a manifest
+// has: integers, byte arrays, its one string (the title), vectors bounded by the
+// count_max<N> annotation before them, and nested structs. Other annotations are
+// skipped. Walking `inspect` keeps the struct the one definition of the layout.
+template <class Derived>
+class field_walker {
+public:
+  using result_type = void;
+
+  template <class... Ts>
+  void operator()(Ts&&... fields) {
+    walk(fields...);
+  }
+
+  template <std::size_t CountMax, class T>
+  void value(T& x) {
+    auto& self = static_cast<Derived&>(*this);
+    if constexpr (is_vector<T>::value) {
+      static_assert(CountMax > 0, "a std::vector field needs count_max<N> before it");
+      static_assert(CountMax <= std::numeric_limits<std::uint32_t>::max());
+      self.template sequence<CountMax>(x);
+    } else {
+      static_assert(CountMax == 0, "count_max<N> must precede a std::vector field");
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+        self.integer(x);
+      else if constexpr (is_byte_array<T>::value)
+        self.raw(x);
+      else if constexpr (std::is_same_v<T, std::string>)
+        self.text(x);
+      else if constexpr (std::is_class_v<T>)
+        inspect(self, x);
+      else
+        static_assert(unsupported_field<T>, "no manifest encoding for this type");
+    }
+  }
+
+private:
+  void walk() {}
+
+  template <class T, class... Ts>
+  void walk(T& x, Ts&... rest) {
+    using type = std::remove_const_t<T>;
+    if constexpr (is_count_max<type>::value) {
+      walk_bounded<type::value>(rest...);
+    } else if constexpr (std::is_base_of_v<caf::meta::annotation, type>) {
+      walk(rest...);
+    } else {
+      value<0>(x);
+      walk(rest...);
+    }
+  }
+
+  template <std::size_t CountMax, class T, class... Ts>
+  void walk_bounded(T& x, Ts&... rest) {
+    value<CountMax>(x);
+    walk(rest...);
+  }
+};
+
+class writer : public field_walker<writer> {
+public:
+  // CAF's direction flags, for inspect functions that branch on them.
+  [[maybe_unused]] static constexpr bool reads_state = true;
+  [[maybe_unused]] static constexpr bool writes_state = false;
+
+  explicit writer(byte_buffer& out) : out_(out) {}
+
+  template <class T>
+  void integer(T& x) {
+    put_little_endian(static_cast<std::make_unsigned_t<T>>(x));
+  }
+
+  template <std::size_t N>
+  void raw(std::array<std::uint8_t, N>& x) {
+    out_.insert(out_.end(), x.begin(), x.end());
+  }
+
+  void text(std::string& x) {
+    require(x.size() <= limits::manifest_title_bytes_max,
+            "title.size() <= manifest_title_bytes_max");
+    put_little_endian(static_cast<std::uint32_t>(x.size()));
+    out_.insert(out_.end(), x.begin(), x.end());
+  }
+
+  template <std::size_t CountMax, class T>
+  void sequence(std::vector<T>& xs) {
+    require(xs.size() <= CountMax, "a list within its count_max");
+    put_little_endian(static_cast<std::uint32_t>(xs.size()));
+    for (auto& x : xs)
+      value<0>(x);
+  }
+
+private:
+  template <class U>
+  void put_little_endian(U x) {
+    for (std::size_t i = 0; i < sizeof(U); ++i)
+      out_.push_back(static_cast<std::uint8_t>(x >> (8 * i)));
+  }
+
+  byte_buffer& out_;
+};
+
+// The smallest encoding of a T (its default value), to bound a decoded count by the
+// bytes left before allocating. Measured once per type.
+template <class T>
+std::size_t encoded_bytes_min() {
+  static const std::size_t bytes = [] {
+    T probe{};
+    byte_buffer out;
+    writer sink{out};
+    sink.value<0>(probe);
+    return out.size();
+  }();
+  return bytes;
+}
+
+// Reads fields from hostile bytes. Every read is bounds-checked; the first error is
+// kept and every later read is a no-op, so a failed decode stops allocating at once.
+class reader : public field_walker<reader> {
+public:
+  [[maybe_unused]] static constexpr bool reads_state = false;
+  [[maybe_unused]] static constexpr bool writes_state = true;
+
+  explicit reader(byte_span input) : input_(input) {}
+
+  bool failed() const noexcept {
+    return static_cast<bool>(error_);
+  }
+  caf::error take_error() {
+    return std::move(error_);
+  }
+  std::size_t remaining() const noexcept {
+    return input_.size() - offset_;
+  }
+  std::size_t offset() const noexcept {
+    return offset_;
+  }
+
+  template <class T>
+  void integer(T& x) {
+    std::make_unsigned_t<T> bits = 0;
+    if (get_little_endian(bits, "integer"))
+      x = static_cast<T>(bits);
+  }
+
+  template <std::size_t N>
+  void raw(std::array<std::uint8_t, N>& x) {
+    if (auto bytes = take(N, "hash"))
+      std::copy(bytes->begin(), bytes->end(), x.begin());
+  }
+
+  void text(std::string& x) {
+    auto size = get_length(limits::manifest_title_bytes_max, "title length");
+    if (!size)
+      return;
+    if (auto bytes = take(*size, "title bytes"))
+      x.assign(bytes->begin(), bytes->end());
+  }
+
+  template <std::size_t CountMax, class T>
+  void sequence(std::vector<T>& xs) {
+    auto count = get_length(CountMax, "segment count");
+    if (!count)
+      return;
+    // A count within its limit may still promise more elements than the bytes left
+    // can hold: check before reserving.
+    auto element_bytes = encoded_bytes_min<T>();
+    if (*count > remaining() / element_bytes)
+      return fail_truncated(*count * element_bytes, "segments");
+    xs.clear();
+    xs.reserve(*count);
+    for (std::size_t i = 0; i < *count && !failed(); ++i) {
+      T element{};
+      value<0>(element);
+      xs.push_back(element);
+    }
+  }
+
+private:
+  std::optional<byte_span> take(std::size_t size, std::string_view what) {
+    if (failed())
+      return std::nullopt;
+    if (size > remaining()) {
+      fail_truncated(size, what);
+      return std::nullopt;
+    }
+    auto result = input_.subspan(offset_, size);
+    offset_ += size;
+    return result;
+  }
+
+  template <class U>
+  bool get_little_endian(U& x, std::string_view what) {
+    auto bytes = take(sizeof(U), what);
+    if (!bytes)
+      return false;
+    U result = 0;
+    for (std::size_t i = 0; i < sizeof(U); ++i)
+      result = static_cast<U>(result | (static_cast<U>((*bytes)[i]) << (8 * i)));
+    x = result;
+    return true;
+  }
+
+  std::optional<std::size_t> get_length(std::size_t limit, std::string_view what) {
+    std::uint32_t length = 0;
+    if (!get_little_endian(length, what))
+      return std::nullopt;
+    if (length > limit) {
+      fail(codec_errc::oversize,
+           fmt::format("manifest {} is {} at offset {}, above its limit {}", what, length,
+                       offset_ - length_prefix_bytes, limit));
+      return std::nullopt;
+    }
+    return length;
+  }
+
+  void fail_truncated(std::size_t needed, std::string_view what) {
+    fail(codec_errc::truncated,
+         fmt::format("manifest {}: {} bytes needed at offset {}, {} remain", what,
+                     needed, offset_, remaining()));
+  }
+
+  void fail(codec_errc code, std::string_view detail) {
+    if (!failed())
+      error_ = wire::make_error(code, detail);
+  }
+
+  byte_span input_;
+  std::size_t offset_ = 0;
+  caf::error error_;
+};
+
+// Playback time of `size_bytes` at `bitrate_bps`, to the nearest millisecond, >= 1.
+// REQUIRES: size_bytes <= segment_bytes_max and bitrate_bps >= bitrate_bps_min (so the
+// result fits u32, see content_limits.hpp).
+std::uint32_t playback_ms(std::uint64_t size_bytes, std::uint32_t bitrate_bps) {
+  std::uint64_t bit_milliseconds = size_bytes * bits_per_byte * milliseconds_per_second;
+  std::uint64_t rounded = (bit_milliseconds + bitrate_bps / 2) / bitrate_bps;
+  return static_cast<std::uint32_t>(std::max<std::uint64_t>(rounded, 1));
+}
+
+std::uint64_t blocks_covering(std::uint64_t size_bytes) {
+  return (size_bytes + block_bytes - 1) / block_bytes;
+}
+
+caf::error invalid_parameter(std::string detail) {
+  return make_error(content_errc::invalid_parameter, detail);
+}
+
+// The header fields of make_manifest, checked before any arithmetic on them.
+caf::error check_parameters(const std::string& title, std::uint64_t content_bytes,
+                            std::uint32_t bitrate_bps, std::uint32_t segment_duration_ms,
+                            const hash256& merkle_root) {
+  if (title.size() > limits::manifest_title_bytes_max)
+    return invalid_parameter(fmt::format("title has {} bytes, above {}", title.size(),
+                                         limits::manifest_title_bytes_max));
+  if (content_bytes == 0 || content_bytes > content_bytes_max)
+    return invalid_parameter(
+      fmt::format("content_bytes {} is outside 1..={}", content_bytes, content_bytes_max));
+  if (bitrate_bps < limits::bitrate_bps_min)
+    return invalid_parameter(
+      fmt::format("bitrate {} bps is below {}", bitrate_bps, limits::bitrate_bps_min));
+  if (segment_duration_ms == 0 || segment_duration_ms > limits::segment_duration_ms_max)
+    return invalid_parameter(fmt::format("segment duration {} ms is outside 1..={}",
+                                         segment_duration_ms,
+                                         limits::segment_duration_ms_max));
+  if (merkle_root.is_zero())
+    return invalid_parameter("the Merkle root is zero");
+  return caf::none;
+}
+
+caf::error check_header(const manifest& m) {
+  if (m.version != limits::manifest_version)
+    return make_error(content_errc::unsupported_version,
+                      fmt::format("version {}, expected {}", m.version,
+                                  limits::manifest_version));
+  auto invalid = [](std::string detail) {
+    return make_error(content_errc::invalid_field, detail);
+  };
+  if (m.title.size() > limits::manifest_title_bytes_max)
+    return invalid(fmt::format("title has {} bytes, above {}", m.title.size(),
+                               limits::manifest_title_bytes_max));
+  if (m.content_bytes == 0 || m.content_bytes > content_bytes_max)
+    return invalid(fmt::format("content_bytes {} is outside 1..={}", m.content_bytes,
+                               content_bytes_max));
+  if (m.bitrate_bps < limits::bitrate_bps_min)
+    return invalid(
+      fmt::format("bitrate {} bps is below {}", m.bitrate_bps, limits::bitrate_bps_min));
+  if (m.merkle_root.is_zero())
+    return invalid("the Merkle root is zero");
+  if (m.segments.empty() || m.segments.size() > limits::segment_count_max)
+    return invalid(fmt::format("{} segments, outside 1..={}", m.segments.size(),
+                               limits::segment_count_max));
+  return caf::none;
+}
+
+// Segment `index` of `m`, which should start at `expected_offset_bytes`.
+// REQUIRES: expected_offset_bytes <= m.content_bytes <= content_bytes_max.
+caf::error check_segment(const manifest& m, std::size_t index,
+                         std::uint64_t expected_offset_bytes) {
+  const segment_entry& s = m.segments[index];
+  if (s.size_bytes == 0 || s.size_bytes > limits::segment_bytes_max)
+    return make_error(content_errc::invalid_field,
+                      fmt::format("segment {} has {} bytes, outside 1..={}", index,
+                                  s.size_bytes, limits::segment_bytes_max));
+  if (s.duration_ms == 0)
+    return make_error(content_errc::invalid_field,
+                      fmt::format("segment {} lasts 0 ms", index));
+  if (s.offset_bytes > expected_offset_bytes)
+    return make_error(content_errc::segment_gap,
+                      fmt::format("segment {} starts at {}, {} bytes after the previous end",
+                                  index, s.offset_bytes,
+                                  s.offset_bytes - expected_offset_bytes));
+  if (s.offset_bytes < expected_offset_bytes)
+    return make_error(content_errc::segment_overlap,
+                      fmt::format("segment {} starts at {}, {} bytes before the previous end",
+                                  index, s.offset_bytes,
+                                  expected_offset_bytes - s.offset_bytes));
+  if (s.offset_bytes % block_bytes != 0)
+    return make_error(content_errc::misaligned_segment,
+                      fmt::format("segment {} starts at {}, not a multiple of {}", index,
+                                  s.offset_bytes, block_bytes));
+  bool is_last = index + 1 == m.segments.size();
+  if (!is_last && s.size_bytes % block_bytes != 0)
+    return make_error(content_errc::misaligned_segment,
+                      fmt::format("segment {} of {} bytes ends off a block boundary", index,
+                                  s.size_bytes));
+  if (s.offset_bytes + s.size_bytes > m.content_bytes)
+    return make_error(content_errc::coverage_mismatch,
+                      fmt::format("segment {} ends at {}, past content_bytes {}", index,
+                                  s.offset_bytes + s.size_bytes, m.content_bytes));
+  return caf::none;
+}
+
+} // namespace
+
+std::string_view to_string(content_errc code) noexcept {
+  switch (code) {
+    case content_errc::invalid_parameter:
+      return "invalid_parameter";
+    case content_errc::unsupported_version:
+      return "unsupported_version";
+    case content_errc::invalid_field:
+      return "invalid_field";
+    case content_errc::segment_gap:
+      return "segment_gap";
+    case content_errc::segment_overlap:
+      return "segment_overlap";
+    case content_errc::misaligned_segment:
+      return "misaligned_segment";
+    case content_errc::coverage_mismatch:
+      return "coverage_mismatch";
+  }
+  return "unknown";
+}
+
+caf::error make_error(content_errc code, std::string_view detail) {
+  return make_domain_error(caf::atom("content"), static_cast<std::uint8_t>(code),
+                           to_string(code), detail);
+}
+
+caf::expected<manifest> make_manifest(std::string title, std::uint64_t content_bytes,
+                                      std::uint32_t bitrate_bps,
+                                      std::uint32_t segment_duration_ms,
+                                      const hash256& merkle_root) {
+  if (auto error = check_parameters(title, content_bytes, bitrate_bps, segment_duration_ms,
+                                    merkle_root))
+    return error;
+  std::uint64_t target_bytes = std::uint64_t{segment_duration_ms} * bitrate_bps
+                               / (bits_per_byte * milliseconds_per_second);
+  std::uint64_t segment_blocks =
+    std::max<std::uint64_t>((target_bytes + block_bytes / 2) / block_bytes, 1);
+  if (segment_blocks * block_bytes > limits::segment_bytes_max)
+    return invalid_parameter(fmt::format(
+      "{} ms at {} bps makes segments of {} blocks, above segment_bytes_max {}",
+      segment_duration_ms, bitrate_bps, segment_blocks, limits::segment_bytes_max));
+  std::uint64_t blocks = block_count(content_bytes);
+  std::uint64_t segment_count = (blocks + segment_blocks - 1) / segment_blocks;
+  if (segment_count > limits::segment_count_max)
+    return invalid_parameter(
+      fmt::format("{} segments of {} ms, above segment_count_max {}: use longer segments",
+                  segment_count, segment_duration_ms, limits::segment_count_max));
+
+  manifest result;
+  result.title = std::move(title);
+  result.content_bytes = content_bytes;
+  result.bitrate_bps = bitrate_bps;
+  result.merkle_root = merkle_root;
+  result.segments.reserve(segment_count);
+  std::uint64_t full_segment_bytes = segment_blocks * block_bytes;
+  for (std::uint64_t offset = 0; offset < content_bytes; offset += full_segment_bytes) {
+    std::uint64_t size = std::min(full_segment_bytes, content_bytes - offset);
+    result.segments.push_back({offset, static_cast<std::uint32_t>(size),
+                               playback_ms(size, bitrate_bps)});
+  }
+  require(result.segments.size() == segment_count, "one segment per segment_blocks");
+  require(!validate(result), "make_manifest's result validates");
+  return result;
+}
+
+byte_buffer encode_manifest(const manifest& m) {
+  byte_buffer out;
+  out.reserve(encoded_bytes_min<manifest>() + m.title.size()
+              + m.segments.size() * encoded_bytes_min<segment_entry>());
+  writer sink{out};
+  inspect(sink, const_cast<manifest&>(m)); // the writer only reads
+  return out;
+}
+
+caf::expected<manifest> decode_manifest(byte_span bytes) {
+  if (bytes.size() > limits::manifest_bytes_max)
+    return wire::make_error(codec_errc::oversize,
+                            fmt::format("manifest of {} bytes, above manifest_bytes_max {}",
+                                        bytes.size(), limits::manifest_bytes_max));
+  // The version decides the layout: check it before reading anything else.
+  if (bytes.size() >= sizeof(std::uint16_t)) {
+    auto version = static_cast<std::uint16_t>(bytes[0] | (bytes[1] << 8));
+    if (version != limits::manifest_version)
+      return wire::make_error(codec_errc::invalid_value,
+                              fmt::format("manifest version {}, expected {}", version,
+                                          limits::manifest_version));
+  }
+  reader source{bytes};
+  manifest result;
+  inspect(source, result);
+  if (source.failed())
+    return source.take_error();
+  if (source.remaining() > 0)
+    return wire::make_error(codec_errc::trailing_bytes,
+                            fmt::format("manifest ends at offset {}, {} more bytes follow",
+                                        source.offset(), source.remaining()));
+  return result;
+}
+
+content_id id_of(const manifest& m) {
+  return sha256(encode_manifest(m));
+}
+
+caf::error validate(const manifest& m) {
+  if (auto error = check_header(m))
+    return error;
+  std::uint64_t end_bytes = 0;
+  std::uint64_t blocks = 0;
+  for (std::size_t index = 0; index < m.segments.size(); ++index) {
+    if (auto error = check_segment(m, index, end_bytes))
+      return error;
+    end_bytes = m.segments[index].offset_bytes + m.segments[index].size_bytes;
+    blocks += blocks_covering(m.segments[index].size_bytes);
+  }
+  if (end_bytes != m.content_bytes)
+    return make_error(content_errc::coverage_mismatch,
+                      fmt::format("segments end at {}, content_bytes is {}", end_bytes,
+                                  m.content_bytes));
+  // Implied by the checks above; kept because proofs depend on it (manifest.hpp).
+  if (blocks != block_count(m.content_bytes))
+    return make_error(content_errc::coverage_mismatch,
+                      fmt::format("segments cover {} blocks, the Merkle tree has {}", blocks,
+                                  block_count(m.content_bytes)));
+  return caf::none;
+}
+
+std::pair<std::uint32_t, std::uint32_t> blocks_of_segment(const manifest& m,
+                                                          std::uint32_t segment) {
+  require(segment < m.segments.size(), "segment < m.segments.size()");
+  const segment_entry& s = m.segments[segment];
+  require(s.offset_bytes % block_bytes == 0, "the segment starts on a block boundary");
+  require(s.size_bytes > 0, "the segment is not empty");
+  std::uint64_t first = s.offset_bytes / block_bytes;
+  std::uint64_t count = blocks_covering(s.size_bytes);
+  require(first + count <= leaf_count_max, "the segment's blocks have u32 indexes");
+  return {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(count)};
+}
+
+} // namespace stakecast::core
