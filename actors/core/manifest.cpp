@@ -15,6 +15,7 @@
 
 #include "actors/core/codec.hpp"
 #include "actors/core/error.hpp"
+#include "actors/core/field_codec.hpp"
 #include "actors/core/merkle.hpp"
 #include "actors/core/sha256.hpp"
 
@@ -24,272 +25,13 @@ namespace {
 
 using wire::codec_errc;
 
-constexpr std::size_t length_prefix_bytes = 4;
+using wire::detail::encoded_bytes_min;
+using wire::detail::reader;
+using wire::detail::require;
+using wire::detail::writer;
+
 constexpr std::uint64_t milliseconds_per_second = 1'000;
 constexpr std::uint64_t bits_per_byte = 8;
-
-// Programmer errors crash, in release builds too (as in codec.cpp and merkle.cpp).
-[[noreturn]] void contract_violated(std::string_view what) {
-  std::fprintf(stderr, "stakecast: manifest precondition failed: %.*s\n",
-               static_cast<int>(what.size()), what.data());
-  std::abort();
-}
-
-void require(bool condition, std::string_view what) {
-  if (!condition)
-    contract_violated(what);
-}
-
-template <class T>
-struct is_vector : std::false_type {};
-template <class T, class Allocator>
-struct is_vector<std::vector<T, Allocator>> : std::true_type {};
-
-template <class T>
-struct is_byte_array : std::false_type {};
-template <std::size_t N>
-struct is_byte_array<std::array<std::uint8_t, N>> : std::true_type {};
-
-template <class T>
-struct is_count_max : std::false_type {};
-template <std::size_t N>
-struct is_count_max<wire::count_max_t<N>> : std::true_type {};
-
-template <class T>
-[[maybe_unused]] inline constexpr bool unsupported_field = false;
-
-// Walks the fields that a CAF 0.17 `inspect` hands over, as codec.cpp's walker does
-// for messages (that one is private to the codec), for the kinds of field a manifest
-// has: integers, byte arrays, its one string (the title), vectors bounded by the
-// count_max<N> annotation before them, and nested structs. Other annotations are
-// skipped. Walking `inspect` keeps the struct the one definition of the layout.
-template <class Derived>
-class field_walker {
-public:
-  using result_type = void;
-
-  template <class... Ts>
-  void operator()(Ts&&... fields) {
-    walk(fields...);
-  }
-
-  template <std::size_t CountMax, class T>
-  void value(T& x) {
-    auto& self = static_cast<Derived&>(*this);
-    if constexpr (is_vector<T>::value) {
-      static_assert(CountMax > 0, "a std::vector field needs count_max<N> before it");
-      static_assert(CountMax <= std::numeric_limits<std::uint32_t>::max());
-      self.template sequence<CountMax>(x);
-    } else {
-      static_assert(CountMax == 0, "count_max<N> must precede a std::vector field");
-      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
-        self.integer(x);
-      else if constexpr (is_byte_array<T>::value)
-        self.raw(x);
-      else if constexpr (std::is_same_v<T, std::string>)
-        self.text(x);
-      else if constexpr (std::is_class_v<T>)
-        inspect(self, x);
-      else
-        static_assert(unsupported_field<T>, "no manifest encoding for this type");
-    }
-  }
-
-private:
-  void walk() {}
-
-  template <class T, class... Ts>
-  void walk(T& x, Ts&... rest) {
-    using type = std::remove_const_t<T>;
-    if constexpr (is_count_max<type>::value) {
-      walk_bounded<type::value>(rest...);
-    } else if constexpr (std::is_base_of_v<caf::meta::annotation, type>) {
-      walk(rest...);
-    } else {
-      value<0>(x);
-      walk(rest...);
-    }
-  }
-
-  template <std::size_t CountMax, class T, class... Ts>
-  void walk_bounded(T& x, Ts&... rest) {
-    value<CountMax>(x);
-    walk(rest...);
-  }
-};
-
-class writer : public field_walker<writer> {
-public:
-  // CAF's direction flags, for inspect functions that branch on them.
-  [[maybe_unused]] static constexpr bool reads_state = true;
-  [[maybe_unused]] static constexpr bool writes_state = false;
-
-  explicit writer(byte_buffer& out) : out_(out) {}
-
-  template <class T>
-  void integer(T& x) {
-    put_little_endian(static_cast<std::make_unsigned_t<T>>(x));
-  }
-
-  template <std::size_t N>
-  void raw(std::array<std::uint8_t, N>& x) {
-    out_.insert(out_.end(), x.begin(), x.end());
-  }
-
-  void text(std::string& x) {
-    require(x.size() <= limits::manifest_title_bytes_max,
-            "title.size() <= manifest_title_bytes_max");
-    put_little_endian(static_cast<std::uint32_t>(x.size()));
-    out_.insert(out_.end(), x.begin(), x.end());
-  }
-
-  template <std::size_t CountMax, class T>
-  void sequence(std::vector<T>& xs) {
-    require(xs.size() <= CountMax, "a list within its count_max");
-    put_little_endian(static_cast<std::uint32_t>(xs.size()));
-    for (auto& x : xs)
-      value<0>(x);
-  }
-
-private:
-  template <class U>
-  void put_little_endian(U x) {
-    for (std::size_t i = 0; i < sizeof(U); ++i)
-      out_.push_back(static_cast<std::uint8_t>(x >> (8 * i)));
-  }
-
-  byte_buffer& out_;
-};
-
-// The smallest encoding of a T (its default value), to bound a decoded count by the
-// bytes left before allocating. Measured once per type.
-template <class T>
-std::size_t encoded_bytes_min() {
-  static const std::size_t bytes = [] {
-    T probe{};
-    byte_buffer out;
-    writer sink{out};
-    sink.value<0>(probe);
-    return out.size();
-  }();
-  return bytes;
-}
-
-// Reads fields from hostile bytes. Every read is bounds-checked; the first error is
-// kept and every later read is a no-op, so a failed decode stops allocating at once.
-class reader : public field_walker<reader> {
-public:
-  [[maybe_unused]] static constexpr bool reads_state = false;
-  [[maybe_unused]] static constexpr bool writes_state = true;
-
-  explicit reader(byte_span input) : input_(input) {}
-
-  bool failed() const noexcept {
-    return static_cast<bool>(error_);
-  }
-  caf::error take_error() {
-    return std::move(error_);
-  }
-  std::size_t remaining() const noexcept {
-    return input_.size() - offset_;
-  }
-  std::size_t offset() const noexcept {
-    return offset_;
-  }
-
-  template <class T>
-  void integer(T& x) {
-    std::make_unsigned_t<T> bits = 0;
-    if (get_little_endian(bits, "integer"))
-      x = static_cast<T>(bits);
-  }
-
-  template <std::size_t N>
-  void raw(std::array<std::uint8_t, N>& x) {
-    if (auto bytes = take(N, "hash"))
-      std::copy(bytes->begin(), bytes->end(), x.begin());
-  }
-
-  void text(std::string& x) {
-    auto size = get_length(limits::manifest_title_bytes_max, "title length");
-    if (!size)
-      return;
-    if (auto bytes = take(*size, "title bytes"))
-      x.assign(bytes->begin(), bytes->end());
-  }
-
-  template <std::size_t CountMax, class T>
-  void sequence(std::vector<T>& xs) {
-    auto count = get_length(CountMax, "segment count");
-    if (!count)
-      return;
-    // A count within its limit may still promise more elements than the bytes left
-    // can hold: check before reserving.
-    auto element_bytes = encoded_bytes_min<T>();
-    if (*count > remaining() / element_bytes)
-      return fail_truncated(*count * element_bytes, "segments");
-    xs.clear();
-    xs.reserve(*count);
-    for (std::size_t i = 0; i < *count && !failed(); ++i) {
-      T element{};
-      value<0>(element);
-      xs.push_back(element);
-    }
-  }
-
-private:
-  std::optional<byte_span> take(std::size_t size, std::string_view what) {
-    if (failed())
-      return std::nullopt;
-    if (size > remaining()) {
-      fail_truncated(size, what);
-      return std::nullopt;
-    }
-    auto result = input_.subspan(offset_, size);
-    offset_ += size;
-    return result;
-  }
-
-  template <class U>
-  bool get_little_endian(U& x, std::string_view what) {
-    auto bytes = take(sizeof(U), what);
-    if (!bytes)
-      return false;
-    U result = 0;
-    for (std::size_t i = 0; i < sizeof(U); ++i)
-      result = static_cast<U>(result | (static_cast<U>((*bytes)[i]) << (8 * i)));
-    x = result;
-    return true;
-  }
-
-  std::optional<std::size_t> get_length(std::size_t limit, std::string_view what) {
-    std::uint32_t length = 0;
-    if (!get_little_endian(length, what))
-      return std::nullopt;
-    if (length > limit) {
-      fail(codec_errc::oversize,
-           fmt::format("manifest {} is {} at offset {}, above its limit {}", what, length,
-                       offset_ - length_prefix_bytes, limit));
-      return std::nullopt;
-    }
-    return length;
-  }
-
-  void fail_truncated(std::size_t needed, std::string_view what) {
-    fail(codec_errc::truncated,
-         fmt::format("manifest {}: {} bytes needed at offset {}, {} remain", what,
-                     needed, offset_, remaining()));
-  }
-
-  void fail(codec_errc code, std::string_view detail) {
-    if (!failed())
-      error_ = wire::make_error(code, detail);
-  }
-
-  byte_span input_;
-  std::size_t offset_ = 0;
-  caf::error error_;
-};
 
 // Playback time of `size_bytes` at `bitrate_bps`, to the nearest millisecond, >= 1.
 // REQUIRES: size_bytes <= segment_bytes_max and bitrate_bps >= bitrate_bps_min (so the
@@ -481,7 +223,7 @@ caf::expected<manifest> decode_manifest(byte_span bytes) {
                               fmt::format("manifest version {}, expected {}", version,
                                           limits::manifest_version));
   }
-  reader source{bytes};
+  reader source{bytes, 0, "manifest"};
   manifest result;
   inspect(source, result);
   if (source.failed())
