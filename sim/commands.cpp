@@ -24,6 +24,26 @@ struct sim_options {
   bool quiet = false;
 };
 
+std::string format_value(const nlohmann::ordered_json& value) {
+  if (value.is_number_float())
+    return fmt::format("{:.3g}", value.get<double>());
+  return value.dump();
+}
+
+/// One line per figure: "  key: value", or "  key: a=x b=y" for a nested object.
+void print_section(const nlohmann::ordered_json& section) {
+  for (const auto& [key, value] : section.items()) {
+    std::string line = fmt::format("  {}:", key);
+    if (value.is_object()) {
+      for (const auto& [inner_key, inner_value] : value.items())
+        line += fmt::format(" {}={}", inner_key, format_value(inner_value));
+    } else {
+      line += " " + format_value(value);
+    }
+    fmt::print("{}\n", line);
+  }
+}
+
 void print_outcome(const scenario& config, const run_result& result, const std::string& folder) {
   const auto& run = result.summary["run"];
   fmt::print("{}: {} nodes, {:.0f} virtual s in {:.2f} wall s ({} events, {:.2f}M events/s)\n",
@@ -32,9 +52,9 @@ void print_outcome(const scenario& config, const run_result& result, const std::
              run["events_per_wall_second"].get<double>() / 1e6);
   fmt::print("trace hash {}  peak memory {:.1f} MiB\n", result.trace_hash,
              static_cast<double>(run["peak_rss_bytes"].get<std::int64_t>()) / (1024.0 * 1024.0));
-  for (const auto& [name, workload] : config.workloads) {
-    (void)workload;
-    fmt::print("{}: {}\n", name, result.summary[name].dump());
+  for (const auto& named : config.workloads) {
+    fmt::print("{}:\n", named.first);
+    print_section(result.summary[named.first]);
   }
   fmt::print("run folder: {}\n", folder);
 }
