@@ -96,10 +96,11 @@ payload payload::materialized(core::byte_buffer content) {
   return result;
 }
 
-payload payload::virtual_of(std::uint32_t size_bytes) {
+payload payload::virtual_of(std::uint32_t size_bytes, const core::hash256& digest) {
   require(size_bytes <= limits::payload_bytes_max, "payload above payload_bytes_max");
   payload result;
   result.size_bytes = size_bytes;
+  result.virtual_digest = digest;
   return result;
 }
 

@@ -67,6 +67,22 @@ std::vector<message> samples() {
     wire::peer_list{{}},
     wire::peer_list{ids(1)},
     wire::peer_list{ids(limits::peer_list_count_max)},
+    wire::swarm_join{id_of(7), 0},
+    wire::swarm_join{id_of(8), 0xffffffff},
+    wire::swarm_peers{id_of(9), {}},
+    wire::swarm_peers{id_of(10), ids(limits::peer_list_count_max)},
+    wire::have_ranges{id_of(11), {}},
+    wire::have_ranges{id_of(12), {{0, 10}, {20, 21}}},
+    wire::have_ranges{id_of(13), std::vector<wire::segment_range>(limits::have_ranges_count_max,
+                                                                  wire::segment_range{1, 2})},
+    wire::segment_request{id_of(14), 3, 0x1122334455667788},
+    wire::segment_cancel{id_of(15), 99},
+    wire::segment_reject{id_of(16), 7, static_cast<std::uint8_t>(wire::reject_reason::choked)},
+    wire::segment_reject{id_of(17), 7, 0xff},
+    wire::segment_data{id_of(18), 4, 5, wire::payload::materialized(pattern(3000))},
+    wire::segment_data{id_of(19), 0, 0, wire::payload::materialized({})},
+    wire::manifest_request{id_of(20)},
+    wire::manifest_transfer{id_of(21), wire::payload::materialized(pattern(500))},
   };
 }
 
@@ -420,4 +436,22 @@ TEST_CASE("CAF's own inspectors accept every message", "[wire][codec]") {
       },
       original);
   }
+}
+
+TEST_CASE("golden bytes fix the layout of nested segment ranges", "[wire][codec]") {
+  auto content = id_of(1);
+  core::byte_buffer content_bytes(content.bytes.begin(), content.bytes.end());
+  auto expected = concat({type_byte(wire::message_type::have_ranges), content_bytes, le32(2),
+                          le32(0), le32(10), le32(20), le32(21)});
+  CHECK(encoded(wire::have_ranges{content, {{0, 10}, {20, 21}}}) == expected);
+}
+
+TEST_CASE("a virtual digest tells payloads apart but never reaches the wire", "[wire][codec]") {
+  auto honest = wire::payload::virtual_of(100, id_of(1));
+  auto poisoned = wire::payload::virtual_of(100, id_of(2));
+  CHECK_FALSE(honest == poisoned);
+  CHECK(honest == wire::payload::virtual_of(100, id_of(1)));
+  auto content = id_of(3);
+  CHECK(encoded(wire::segment_data{content, 1, 2, honest}) ==
+        encoded(wire::segment_data{content, 1, 2, poisoned}));
 }

@@ -28,6 +28,10 @@ inline constexpr std::size_t peer_list_count_max = 64;
 /// Bytes of one free-form text field (user agent, reason strings).
 inline constexpr std::size_t text_bytes_max = 256;
 
+/// Segment ranges in one have announcement: a VOD viewer holds a few runs of
+/// segments (what it watched, plus its cache).
+inline constexpr std::size_t have_ranges_count_max = 32;
+
 // A 32-byte id is the largest fixed-size list element today; a list plus its
 // message's other fields must fit the envelope.
 inline constexpr std::size_t list_element_bytes_max = 32;

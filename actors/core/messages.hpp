@@ -51,6 +51,15 @@ enum class message_type : std::uint8_t {
   block_request = 5,
   block_transfer = 6,
   peer_list = 7,
+  swarm_join = 8,
+  swarm_peers = 9,
+  have_ranges = 10,
+  segment_request = 11,
+  segment_cancel = 12,
+  segment_reject = 13,
+  segment_data = 14,
+  manifest_request = 15,
+  manifest_transfer = 16,
 };
 
 /// CAF-style positional annotation (like caf::meta::hex_formatted): the field that
@@ -79,11 +88,17 @@ struct payload {
   std::uint32_t size_bytes = 0;
   /// Null when virtual. Shared and immutable: copies of a message share one buffer.
   std::shared_ptr<const core::byte_buffer> bytes;
+  /// For a virtual payload, the digest its bytes would have (for a segment: the root
+  /// of its blocks' subtree, as its sender claims it), which is what a receiver in the
+  /// simulator verifies instead of hashing bytes. A poisoning sender claims a wrong
+  /// one. It never travels on the wire (virtual payloads exist only inside the
+  /// simulator's one process) and is zero for materialized payloads.
+  core::hash256 virtual_digest;
 
   /// REQUIRES: content.size() <= limits::payload_bytes_max. (Defined in codec.cpp.)
   static payload materialized(core::byte_buffer content);
   /// REQUIRES: size_bytes <= limits::payload_bytes_max. (Defined in codec.cpp.)
-  static payload virtual_of(std::uint32_t size_bytes);
+  static payload virtual_of(std::uint32_t size_bytes, const core::hash256& digest = {});
 
   bool is_virtual() const noexcept {
     return bytes == nullptr;
@@ -94,16 +109,19 @@ struct payload {
     return bytes ? core::byte_span{*bytes} : core::byte_span{};
   }
 
-  /// Equal sizes, and either both virtual or both materialized with equal bytes. A
-  /// virtual payload never equals a materialized one.
+  /// Equal sizes, and either both virtual with equal digests or both materialized
+  /// with equal bytes. A virtual payload never equals a materialized one.
   bool operator==(const payload& other) const noexcept {
     if (size_bytes != other.size_bytes || is_virtual() != other.is_virtual())
       return false;
+    if (is_virtual())
+      return virtual_digest == other.virtual_digest;
     return bytes == other.bytes || *bytes == *other.bytes;
   }
 
   /// For CAF's inspectors only (the codec encodes payloads itself): size, whether
-  /// materialized, then the bytes, which human-readable output omits.
+  /// materialized, then the bytes, which human-readable output omits. The virtual
+  /// digest is not inspected: CAF never carries a payload out of the process.
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, payload& x) {
     bool is_materialized = x.bytes != nullptr;
@@ -250,9 +268,191 @@ struct peer_list {
   }
 };
 
+
+// -- streaming ----------------------------------------------------------------------
+// A viewer joins a content's swarm at a masternode, which answers with viewers that
+// recently streamed it; viewers tell their neighbours which segments they hold as
+// ranges; segments are requested one at a time and answered whole, or rejected.
+
+/// Segments [first, end).
+struct segment_range {
+  std::uint32_t first = 0;
+  std::uint32_t end = 0;
+
+  bool operator==(const segment_range&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, segment_range& x) {
+    return f(caf::meta::type_name("segment_range"), x.first, x.end);
+  }
+};
+
+/// Viewer to masternode: I am watching `content`, from segment `position`.
+struct swarm_join {
+  static constexpr message_type type = message_type::swarm_join;
+  static constexpr std::string_view name = "swarm_join";
+
+  core::content_id content;
+  std::uint32_t position = 0;
+
+  bool operator==(const swarm_join&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, swarm_join& x) {
+    return f(caf::meta::type_name(swarm_join::name.data()), x.content, x.position);
+  }
+};
+
+/// Masternode to viewer: viewers that recently streamed `content`.
+struct swarm_peers {
+  static constexpr message_type type = message_type::swarm_peers;
+  static constexpr std::string_view name = "swarm_peers";
+
+  core::content_id content;
+  std::vector<core::node_id> peers;
+
+  bool operator==(const swarm_peers&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, swarm_peers& x) {
+    return f(caf::meta::type_name(swarm_peers::name.data()), x.content,
+             count_max<limits::peer_list_count_max>, x.peers);
+  }
+};
+
+/// The segments of `content` the sender holds (replaces its earlier announcement).
+struct have_ranges {
+  static constexpr message_type type = message_type::have_ranges;
+  static constexpr std::string_view name = "have_ranges";
+
+  core::content_id content;
+  std::vector<segment_range> ranges;
+
+  bool operator==(const have_ranges&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, have_ranges& x) {
+    return f(caf::meta::type_name(have_ranges::name.data()), x.content,
+             count_max<limits::have_ranges_count_max>, x.ranges);
+  }
+};
+
+/// Asks for one whole segment. `request_id` is the requester's, unique per session.
+struct segment_request {
+  static constexpr message_type type = message_type::segment_request;
+  static constexpr std::string_view name = "segment_request";
+
+  core::content_id content;
+  std::uint32_t segment = 0;
+  std::uint64_t request_id = 0;
+
+  bool operator==(const segment_request&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, segment_request& x) {
+    return f(caf::meta::type_name(segment_request::name.data()), x.content, x.segment,
+             x.request_id);
+  }
+};
+
+/// Withdraws a request (a duplicate that is no longer needed, or a timeout).
+struct segment_cancel {
+  static constexpr message_type type = message_type::segment_cancel;
+  static constexpr std::string_view name = "segment_cancel";
+
+  core::content_id content;
+  std::uint64_t request_id = 0;
+
+  bool operator==(const segment_cancel&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, segment_cancel& x) {
+    return f(caf::meta::type_name(segment_cancel::name.data()), x.content, x.request_id);
+  }
+};
+
+/// Why a request was refused.
+enum class reject_reason : std::uint8_t {
+  not_held = 1, // the sender does not hold the segment
+  choked = 2,   // the requester has no upload slot at the sender
+  busy = 3,     // the sender's queues are full
+};
+
+/// Refuses a request, so the requester asks elsewhere at once.
+struct segment_reject {
+  static constexpr message_type type = message_type::segment_reject;
+  static constexpr std::string_view name = "segment_reject";
+
+  core::content_id content;
+  std::uint64_t request_id = 0;
+  std::uint8_t reason = 0; // a reject_reason; kept as a byte so unknown values decode
+
+  bool operator==(const segment_reject&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, segment_reject& x) {
+    return f(caf::meta::type_name(segment_reject::name.data()), x.content, x.request_id,
+             x.reason);
+  }
+};
+
+/// A whole segment, answering `request_id`. The receiver verifies it against the
+/// manifest's piece layer before it plays, stores or re-shares it.
+struct segment_data {
+  static constexpr message_type type = message_type::segment_data;
+  static constexpr std::string_view name = "segment_data";
+
+  core::content_id content;
+  std::uint32_t segment = 0;
+  std::uint64_t request_id = 0;
+  payload body;
+
+  bool operator==(const segment_data&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, segment_data& x) {
+    return f(caf::meta::type_name(segment_data::name.data()), x.content, x.segment,
+             x.request_id, x.body);
+  }
+};
+
+/// Asks for the manifest of `content`.
+struct manifest_request {
+  static constexpr message_type type = message_type::manifest_request;
+  static constexpr std::string_view name = "manifest_request";
+
+  core::content_id content;
+
+  bool operator==(const manifest_request&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, manifest_request& x) {
+    return f(caf::meta::type_name(manifest_request::name.data()), x.content);
+  }
+};
+
+/// A manifest, encoded (core::encode_manifest). The receiver decodes, validates and
+/// checks that its id is `content` before using it.
+struct manifest_transfer {
+  static constexpr message_type type = message_type::manifest_transfer;
+  static constexpr std::string_view name = "manifest_transfer";
+
+  core::content_id content;
+  payload encoded;
+
+  bool operator==(const manifest_transfer&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, manifest_transfer& x) {
+    return f(caf::meta::type_name(manifest_transfer::name.data()), x.content, x.encoded);
+  }
+};
+
 /// Every message between nodes.
 using message = std::variant<hello, ping, pong, block_announce, block_request,
-                             block_transfer, peer_list>;
+                             block_transfer, peer_list, swarm_join, swarm_peers,
+                             have_ranges, segment_request, segment_cancel, segment_reject,
+                             segment_data, manifest_request, manifest_transfer>;
 
 namespace detail {
 
