@@ -46,6 +46,12 @@ std::uint64_t blocks_covering(std::uint64_t size_bytes) {
   return (size_bytes + block_bytes - 1) / block_bytes;
 }
 
+// Bytes of a segment of 2^segment_height full blocks.
+// REQUIRES: segment_height <= limits::segment_height_max.
+std::uint64_t full_segment_bytes(std::uint32_t segment_height) {
+  return std::uint64_t{block_bytes} << segment_height;
+}
+
 caf::error invalid_parameter(std::string detail) {
   return make_error(content_errc::invalid_parameter, detail);
 }
@@ -53,13 +59,16 @@ caf::error invalid_parameter(std::string detail) {
 // The header fields of make_manifest, checked before any arithmetic on them.
 caf::error check_parameters(const std::string& title, std::uint64_t content_bytes,
                             std::uint32_t bitrate_bps, std::uint32_t segment_duration_ms,
-                            const hash256& merkle_root) {
+                            const merkle_tree& tree) {
   if (title.size() > limits::manifest_title_bytes_max)
     return invalid_parameter(fmt::format("title has {} bytes, above {}", title.size(),
                                          limits::manifest_title_bytes_max));
   if (content_bytes == 0 || content_bytes > content_bytes_max)
     return invalid_parameter(
       fmt::format("content_bytes {} is outside 1..={}", content_bytes, content_bytes_max));
+  if (tree.leaf_count() != block_count(content_bytes))
+    return invalid_parameter(fmt::format("the tree has {} leaves, the content {} blocks",
+                                         tree.leaf_count(), block_count(content_bytes)));
   if (bitrate_bps < limits::bitrate_bps_min)
     return invalid_parameter(
       fmt::format("bitrate {} bps is below {}", bitrate_bps, limits::bitrate_bps_min));
@@ -67,9 +76,31 @@ caf::error check_parameters(const std::string& title, std::uint64_t content_byte
     return invalid_parameter(fmt::format("segment duration {} ms is outside 1..={}",
                                          segment_duration_ms,
                                          limits::segment_duration_ms_max));
-  if (merkle_root.is_zero())
+  if (tree.root().is_zero())
     return invalid_parameter("the Merkle root is zero");
   return caf::none;
+}
+
+// The height whose 2^height blocks are nearest `target_bytes` on a log scale: the
+// number of heights h >= 1 with target_bytes > 2^(h - 0.5) blocks, counted in integers
+// as 2 * target_bytes^2 > (2^h * block_bytes)^2 (no tie: the right side over 2 is an
+// odd power of two, never a square). Stops at segment_height_max + 1, which means
+// "above the limit".
+std::uint32_t nearest_segment_height(std::uint64_t target_bytes) {
+  constexpr std::uint32_t above_limit = limits::segment_height_max + 1;
+  // Beyond 2^(segment_height_max + 1) blocks the answer is above the limit; below it,
+  // every square here fits 64 bits (2 * 2^54).
+  constexpr std::uint64_t target_bytes_ceiling = std::uint64_t{block_bytes} << above_limit;
+  if (target_bytes >= target_bytes_ceiling)
+    return above_limit;
+  std::uint32_t height = 0;
+  while (height < above_limit) {
+    std::uint64_t next_bytes = std::uint64_t{block_bytes} << (height + 1);
+    if (2 * target_bytes * target_bytes <= next_bytes * next_bytes)
+      break;
+    ++height;
+  }
+  return height;
 }
 
 caf::error check_header(const manifest& m) {
@@ -89,6 +120,13 @@ caf::error check_header(const manifest& m) {
   if (m.bitrate_bps < limits::bitrate_bps_min)
     return invalid(
       fmt::format("bitrate {} bps is below {}", m.bitrate_bps, limits::bitrate_bps_min));
+  if (m.segment_height > limits::segment_height_max)
+    return invalid(fmt::format("segment height {}, above {}", m.segment_height,
+                               limits::segment_height_max));
+  std::uint32_t depth = merkle_depth(block_count(m.content_bytes));
+  if (m.segment_height > depth)
+    return invalid(fmt::format("segment height {}, above the Merkle tree's depth {}",
+                               m.segment_height, depth));
   if (m.merkle_root.is_zero())
     return invalid("the Merkle root is zero");
   if (m.segments.empty() || m.segments.size() > limits::segment_count_max)
@@ -124,14 +162,34 @@ caf::error check_segment(const manifest& m, std::size_t index,
                       fmt::format("segment {} starts at {}, not a multiple of {}", index,
                                   s.offset_bytes, block_bytes));
   bool is_last = index + 1 == m.segments.size();
-  if (!is_last && s.size_bytes % block_bytes != 0)
+  std::uint64_t full_bytes = full_segment_bytes(m.segment_height);
+  if (is_last ? s.size_bytes > full_bytes : s.size_bytes != full_bytes)
     return make_error(content_errc::misaligned_segment,
-                      fmt::format("segment {} of {} bytes ends off a block boundary", index,
-                                  s.size_bytes));
+                      fmt::format("segment {} of {} bytes is not one subtree of 2^{} "
+                                  "blocks ({} bytes{})",
+                                  index, s.size_bytes, m.segment_height, full_bytes,
+                                  is_last ? " at most" : ""));
   if (s.offset_bytes + s.size_bytes > m.content_bytes)
     return make_error(content_errc::coverage_mismatch,
                       fmt::format("segment {} ends at {}, past content_bytes {}", index,
                                   s.offset_bytes + s.size_bytes, m.content_bytes));
+  return caf::none;
+}
+
+// The piece layer of `m`, whose header and segments have been checked: one root a
+// segment, folding up to merkle_root. The segments tile the blocks as subtrees at
+// segment_height <= the tree's depth, so their count is the layer's size and
+// root_from_layer's preconditions hold.
+caf::error check_piece_layer(const manifest& m) {
+  if (m.segment_roots.size() != m.segments.size())
+    return make_error(content_errc::piece_layer_mismatch,
+                      fmt::format("{} segment roots for {} segments", m.segment_roots.size(),
+                                  m.segments.size()));
+  hash256 root = root_from_layer(m.segment_roots, m.segment_height, block_count(m.content_bytes));
+  if (root != m.merkle_root)
+    return make_error(content_errc::piece_layer_mismatch,
+                      fmt::format("the segment roots hash to {}, the Merkle root is {}",
+                                  root.to_hex(), m.merkle_root.to_hex()));
   return caf::none;
 }
 
@@ -153,6 +211,8 @@ std::string_view to_string(content_errc code) noexcept {
       return "misaligned_segment";
     case content_errc::coverage_mismatch:
       return "coverage_mismatch";
+    case content_errc::piece_layer_mismatch:
+      return "piece_layer_mismatch";
   }
   return "unknown";
 }
@@ -165,20 +225,21 @@ caf::error make_error(content_errc code, std::string_view detail) {
 caf::expected<manifest> make_manifest(std::string title, std::uint64_t content_bytes,
                                       std::uint32_t bitrate_bps,
                                       std::uint32_t segment_duration_ms,
-                                      const hash256& merkle_root) {
-  if (auto error = check_parameters(title, content_bytes, bitrate_bps, segment_duration_ms,
-                                    merkle_root))
+                                      const merkle_tree& tree) {
+  if (auto error =
+        check_parameters(title, content_bytes, bitrate_bps, segment_duration_ms, tree))
     return error;
   std::uint64_t target_bytes = std::uint64_t{segment_duration_ms} * bitrate_bps
                                / (bits_per_byte * milliseconds_per_second);
-  std::uint64_t segment_blocks =
-    std::max<std::uint64_t>((target_bytes + block_bytes / 2) / block_bytes, 1);
-  if (segment_blocks * block_bytes > limits::segment_bytes_max)
+  std::uint32_t nearest_height = nearest_segment_height(target_bytes);
+  if (nearest_height > limits::segment_height_max)
     return invalid_parameter(fmt::format(
-      "{} ms at {} bps makes segments of {} blocks, above segment_bytes_max {}",
-      segment_duration_ms, bitrate_bps, segment_blocks, limits::segment_bytes_max));
-  std::uint64_t blocks = block_count(content_bytes);
-  std::uint64_t segment_count = (blocks + segment_blocks - 1) / segment_blocks;
+      "{} ms at {} bps makes segments of 2^{} blocks or more, above segment_bytes_max {}",
+      segment_duration_ms, bitrate_bps, nearest_height, limits::segment_bytes_max));
+  // A content of one segment takes the tree's depth: see manifest.hpp.
+  std::uint32_t height = std::min(nearest_height, tree.depth());
+  std::uint64_t blocks = tree.leaf_count();
+  std::uint64_t segment_count = ((blocks - 1) >> height) + 1;
   if (segment_count > limits::segment_count_max)
     return invalid_parameter(
       fmt::format("{} segments of {} ms, above segment_count_max {}: use longer segments",
@@ -188,15 +249,18 @@ caf::expected<manifest> make_manifest(std::string title, std::uint64_t content_b
   result.title = std::move(title);
   result.content_bytes = content_bytes;
   result.bitrate_bps = bitrate_bps;
-  result.merkle_root = merkle_root;
+  result.segment_height = static_cast<std::uint8_t>(height);
   result.segments.reserve(segment_count);
-  std::uint64_t full_segment_bytes = segment_blocks * block_bytes;
-  for (std::uint64_t offset = 0; offset < content_bytes; offset += full_segment_bytes) {
-    std::uint64_t size = std::min(full_segment_bytes, content_bytes - offset);
+  std::uint64_t full_bytes = full_segment_bytes(height);
+  for (std::uint64_t offset = 0; offset < content_bytes; offset += full_bytes) {
+    std::uint64_t size = std::min(full_bytes, content_bytes - offset);
     result.segments.push_back({offset, static_cast<std::uint32_t>(size),
                                playback_ms(size, bitrate_bps)});
   }
-  require(result.segments.size() == segment_count, "one segment per segment_blocks");
+  result.segment_roots = tree.layer(height);
+  result.merkle_root = tree.root();
+  require(result.segments.size() == segment_count, "one segment per 2^height blocks");
+  require(result.segment_roots.size() == segment_count, "one layer node per segment");
   require(!validate(result), "make_manifest's result validates");
   return result;
 }
@@ -204,7 +268,8 @@ caf::expected<manifest> make_manifest(std::string title, std::uint64_t content_b
 byte_buffer encode_manifest(const manifest& m) {
   byte_buffer out;
   out.reserve(encoded_bytes_min<manifest>() + m.title.size()
-              + m.segments.size() * encoded_bytes_min<segment_entry>());
+              + m.segments.size() * encoded_bytes_min<segment_entry>()
+              + m.segment_roots.size() * hash256::size_bytes);
   writer sink{out};
   inspect(sink, const_cast<manifest&>(m)); // the writer only reads
   return out;
@@ -259,7 +324,7 @@ caf::error validate(const manifest& m) {
     return make_error(content_errc::coverage_mismatch,
                       fmt::format("segments cover {} blocks, the Merkle tree has {}", blocks,
                                   block_count(m.content_bytes)));
-  return caf::none;
+  return check_piece_layer(m);
 }
 
 std::pair<std::uint32_t, std::uint32_t> blocks_of_segment(const manifest& m,
@@ -272,6 +337,19 @@ std::pair<std::uint32_t, std::uint32_t> blocks_of_segment(const manifest& m,
   std::uint64_t count = blocks_covering(s.size_bytes);
   require(first + count <= leaf_count_max, "the segment's blocks have u32 indexes");
   return {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(count)};
+}
+
+hash256 segment_root_of(std::span<const hash256> block_leaf_hashes,
+                        std::uint8_t segment_height) {
+  require(segment_height <= limits::segment_height_max,
+          "segment_height <= limits::segment_height_max");
+  return subtree_root(block_leaf_hashes, segment_height);
+}
+
+bool verify_segment(const manifest& m, std::uint32_t segment, const hash256& computed_root) {
+  if (segment >= m.segment_roots.size())
+    return false;
+  return m.segment_roots[segment] == computed_root;
 }
 
 } // namespace stakecast::core

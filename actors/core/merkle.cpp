@@ -42,6 +42,20 @@ std::vector<hash256> parent_level(const std::vector<hash256>& level, std::uint32
   return parents;
 }
 
+// Folds `level`, whose nodes sit at `height`, up to its single root.
+hash256 fold_to_root(std::vector<hash256> level, std::uint32_t height) {
+  while (level.size() > 1) {
+    level = parent_level(level, height);
+    ++height;
+  }
+  return level.front();
+}
+
+// ceil(leaf_count / 2^height): the nodes at `height` that cover real leaves.
+std::uint64_t layer_size(std::uint64_t leaf_count, std::uint32_t height) {
+  return ((leaf_count - 1) >> height) + 1;
+}
+
 bool proof_shape_fits(const merkle_proof& proof) {
   if (proof.leaf_count == 0 || proof.index >= proof.leaf_count)
     return false;
@@ -97,6 +111,25 @@ const hash256& padding_hash(std::uint32_t height) {
   return table[height];
 }
 
+hash256 subtree_root(std::span<const hash256> leaves, std::uint32_t height) {
+  require(height <= merkle_proof_depth_max, "height <= merkle_proof_depth_max");
+  require(!leaves.empty(), "1 <= leaves.size()");
+  require(leaves.size() <= (std::uint64_t{1} << height), "leaves.size() <= 2^height");
+  std::vector<hash256> level(leaves.begin(), leaves.end());
+  for (std::uint32_t level_height = 0; level_height < height; ++level_height)
+    level = parent_level(level, level_height);
+  return level.front();
+}
+
+hash256 root_from_layer(std::span<const hash256> layer, std::uint32_t height,
+                        std::uint32_t leaf_count) {
+  require(leaf_count >= 1, "leaf_count >= 1");
+  require(height <= merkle_depth(leaf_count), "height <= merkle_depth(leaf_count)");
+  require(layer.size() == layer_size(leaf_count, height),
+          "layer.size() == ceil(leaf_count / 2^height)");
+  return fold_to_root(std::vector<hash256>(layer.begin(), layer.end()), height);
+}
+
 merkle_tree::merkle_tree(std::vector<std::vector<hash256>> levels) noexcept
   : levels_(std::move(levels)) {
 }
@@ -127,6 +160,18 @@ merkle_proof merkle_tree::proof(std::uint32_t index) const {
     position /= 2;
   }
   return result;
+}
+
+hash256 merkle_tree::node(std::uint32_t height, std::uint32_t index) const {
+  require(height <= depth(), "height <= depth()");
+  require(index < (std::uint64_t{1} << (depth() - height)), "index < 2^(depth() - height)");
+  const auto& level = levels_[height];
+  return index < level.size() ? level[index] : padding_hash(height);
+}
+
+std::vector<hash256> merkle_tree::layer(std::uint32_t height) const {
+  require(height <= depth(), "height <= depth()");
+  return levels_[height];
 }
 
 bool verify_leaf(const hash256& root, const hash256& leaf, const merkle_proof& proof) {

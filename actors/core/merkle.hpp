@@ -14,6 +14,16 @@
 //    no right neighbour, which gives the same root.
 //  - One block: the root is its leaf hash. Depth = ceil(log2(leaf count)).
 //
+// Layers: the nodes at height h (0 = leaves) are the roots of the subtrees of 2^h leaf
+// slots; node i covers slots [i * 2^h, (i + 1) * 2^h). `layer(h)` is the
+// ceil(leaf_count / 2^h) nodes that cover at least one real leaf; a node past them
+// covers only padding and is `padding_hash(h)`. Heights run from 0 to the depth: a
+// layer above the root is not part of the tree (a 2^h-slot subtree root above it
+// would be the root padded further, which `root()` is not). A layer determines the
+// root (`root_from_layer`), which is how a manifest's piece layer is checked once
+// against its root (manifest.hpp); `subtree_root` is how a receiver recomputes one
+// node of that layer from the leaves it holds.
+//
 // A `merkle_proof` for leaf `index` lists the sibling of each node on the path from
 // the leaf to the root, bottom first. Verifying one checks that the proof has exactly
 // the depth its `leaf_count` implies (at most `merkle_proof_depth_max`), that siblings
@@ -32,6 +42,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include <caf/meta/type_name.hpp>
@@ -75,6 +86,21 @@ hash256 inner_hash(const hash256& left, const hash256& right);
 /// REQUIRES: height <= merkle_proof_depth_max.
 const hash256& padding_hash(std::uint32_t height);
 
+/// The root of a subtree of 2^height leaf slots whose first leaves.size() slots hold
+/// `leaves` and the rest padding (zero leaves). subtree_root({x}, 0) == x.
+/// REQUIRES: height <= merkle_proof_depth_max and 1 <= leaves.size() <= 2^height.
+hash256 subtree_root(std::span<const hash256> leaves, std::uint32_t height);
+
+/// The root of the tree of `leaf_count` leaves whose nodes at `height` are `layer`:
+/// equal to merkle_tree::build(leaves).root() for the same leaves. Costs about
+/// layer.size() inner hashes.
+/// REQUIRES: leaf_count >= 1, height <= merkle_depth(leaf_count) and
+/// layer.size() == ceil(leaf_count / 2^height) (a caller holding hostile input
+/// checks the last two first, as manifest.cpp's validate does). Like a root, a layer
+/// does not prove `leaf_count`: counts giving the same depth and layer size fold alike.
+hash256 root_from_layer(std::span<const hash256> layer, std::uint32_t height,
+                        std::uint32_t leaf_count);
+
 struct merkle_proof {
   std::uint32_t index = 0;
   std::uint32_t leaf_count = 0;
@@ -100,8 +126,22 @@ public:
   std::uint32_t leaf_count() const noexcept {
     return static_cast<std::uint32_t>(levels_.front().size());
   }
+  /// merkle_depth(leaf_count()): the root's height.
+  std::uint32_t depth() const noexcept {
+    return static_cast<std::uint32_t>(levels_.size() - 1);
+  }
   /// REQUIRES: index < leaf_count().
   merkle_proof proof(std::uint32_t index) const;
+
+  /// Node `index` at `height`: layer(height)[index], or padding_hash(height) for a
+  /// node that covers only padding. node(depth(), 0) == root().
+  /// REQUIRES: height <= depth() and index < 2^(depth() - height).
+  hash256 node(std::uint32_t height, std::uint32_t index) const;
+
+  /// The nodes at `height` that cover real leaves: ceil(leaf_count() / 2^height) of
+  /// them, a copy. layer(0) is the leaves, layer(depth()) the root alone.
+  /// REQUIRES: height <= depth().
+  std::vector<hash256> layer(std::uint32_t height) const;
 
 private:
   explicit merkle_tree(std::vector<std::vector<hash256>> levels) noexcept;

@@ -2,10 +2,15 @@
 // hashes, zero-leaf padding to a power of two, checked against a naive reference that
 // stores the padding) and pins proofs: for 1, 2, 3, 5, 16 and 17 blocks every proof
 // verifies, and tampered blocks or siblings, wrong indexes or leaf counts, wrong block
-// sizes and truncated or extended sibling lists are all rejected.
+// sizes and truncated or extended sibling lists are all rejected. Pins layers: for 1 to
+// 70 leaves and every height from 0 to min(7, depth), each layer entry is the
+// subtree_root of the leaves it covers, nodes past the layer are padding, the layer
+// folds back to the root, and tampering with any one entry changes that root.
 #include "actors/core/merkle.hpp"
 
+#include <algorithm>
 #include <bit>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -252,6 +257,67 @@ TEST_CASE("a root does not commit to the leaf count (documented caveat)",
   merkle_proof last_claimed_six = tree.proof(4);
   last_claimed_six.leaf_count = 6;
   CHECK_FALSE(verify_block(tree.root(), content_block(content, 4), last_claimed_six));
+}
+
+TEST_CASE("subtree_root pads its leaves to 2^height slots", "[core][merkle]") {
+  hash256 a = sha256(as_bytes("a"));
+  hash256 b = sha256(as_bytes("b"));
+  hash256 c = sha256(as_bytes("c"));
+  hash256 zero{};
+  CHECK(subtree_root(std::vector{a}, 0) == a);
+  CHECK(subtree_root(std::vector{a}, 1) == inner_hash(a, zero));
+  CHECK(subtree_root(std::vector{a, b}, 1) == inner_hash(a, b));
+  CHECK(subtree_root(std::vector{a, b, c}, 2)
+        == inner_hash(inner_hash(a, b), inner_hash(c, zero)));
+  CHECK(subtree_root(std::vector{a}, 3)
+        == inner_hash(inner_hash(inner_hash(a, zero), padding_hash(1)), padding_hash(2)));
+}
+
+TEST_CASE("merkle layers are subtree roots and fold back to the root", "[core][merkle]") {
+  for (std::uint32_t count = 1; count <= 70; ++count) {
+    std::vector<hash256> leaves;
+    for (std::uint32_t i = 0; i < count; ++i)
+      leaves.push_back(sha256(as_bytes("leaf " + std::to_string(i))));
+    merkle_tree tree = merkle_tree::build(leaves);
+    REQUIRE(tree.depth() == merkle_depth(count));
+    CHECK(tree.node(tree.depth(), 0) == tree.root());
+    for (std::uint32_t height = 0; height <= std::min<std::uint32_t>(7, tree.depth());
+         ++height) {
+      INFO("leaf count " << count << " height " << height);
+      std::size_t slots = std::size_t{1} << height;
+      std::vector<hash256> layer = tree.layer(height);
+      REQUIRE(layer.size() == (count + slots - 1) / slots);
+      for (std::size_t i = 0; i < layer.size(); ++i) {
+        std::size_t first = i * slots;
+        std::size_t size = std::min<std::size_t>(slots, count - first);
+        CHECK(layer[i] == subtree_root(std::span{leaves}.subspan(first, size), height));
+        CHECK(tree.node(height, static_cast<std::uint32_t>(i)) == layer[i]);
+      }
+      // Nodes past the layer (up to the padded width) cover only padding.
+      std::size_t width = std::size_t{1} << (tree.depth() - height);
+      for (std::size_t i = layer.size(); i < width; ++i)
+        CHECK(tree.node(height, static_cast<std::uint32_t>(i)) == padding_hash(height));
+      CHECK(root_from_layer(layer, height, count) == tree.root());
+      for (std::size_t i = 0; i < layer.size(); ++i) {
+        std::vector<hash256> tampered = layer;
+        tampered[i] = flipped(tampered[i]);
+        CHECK(root_from_layer(tampered, height, count) != tree.root());
+      }
+    }
+  }
+}
+
+TEST_CASE("root_from_layer reads the leaf count only as a shape (documented caveat)",
+          "[core][merkle]") {
+  // As with a root, a layer does not prove the leaf count: 7 and 8 leaves have the
+  // same depth and a 2-node layer at height 2, so the fold is the same. The manifest
+  // fixes the count through content_bytes.
+  std::vector<hash256> leaves;
+  for (int i = 0; i < 8; ++i)
+    leaves.push_back(sha256(as_bytes("leaf " + std::to_string(i))));
+  merkle_tree eight = merkle_tree::build(leaves);
+  CHECK(root_from_layer(eight.layer(2), 2, 8) == eight.root());
+  CHECK(root_from_layer(eight.layer(2), 2, 7) == eight.root());
 }
 
 TEST_CASE("merkle_proof round-trips through CAF serialization", "[core][merkle]") {

@@ -62,11 +62,22 @@ merkle_tree virtual_content::tree() const {
 
 manifest virtual_content::make(const std::string& title, std::uint32_t bitrate_bps,
                                std::uint32_t segment_duration_ms) const {
-  auto result =
-    make_manifest(title, content_bytes, bitrate_bps, segment_duration_ms, tree().root());
+  auto result = make_manifest(title, content_bytes, bitrate_bps, segment_duration_ms, tree());
   if (!result)
     contract_violated(describe(result.error()));
   return std::move(*result);
+}
+
+hash256 virtual_content::segment_root(const manifest& m, std::uint32_t segment) const {
+  require(m.content_bytes == content_bytes, "m.content_bytes == content_bytes");
+  require(segment < m.segments.size(), "segment < m.segments.size()");
+  auto [first, count] = blocks_of_segment(m, segment);
+  require(std::uint64_t{first} + count <= block_count(), "the segment's blocks exist");
+  std::vector<hash256> leaves;
+  leaves.reserve(count);
+  for (std::uint32_t index = first; index < first + count; ++index)
+    leaves.push_back(leaf(index));
+  return segment_root_of(leaves, m.segment_height);
 }
 
 } // namespace stakecast::core
