@@ -52,9 +52,12 @@ void print_outcome(const scenario& config, const run_result& result, const std::
              run["events_per_wall_second"].get<double>() / 1e6);
   fmt::print("trace hash {}  peak memory {:.1f} MiB\n", result.trace_hash,
              static_cast<double>(run["peak_rss_bytes"].get<std::int64_t>()) / (1024.0 * 1024.0));
-  for (const auto& named : config.workloads) {
-    fmt::print("{}:\n", named.first);
-    print_section(result.summary[named.first]);
+  // The workloads' sections: everything but the run's own.
+  for (const auto& [key, section] : result.summary.items()) {
+    if (key == "run" || key == "network" || key == "counters")
+      continue;
+    fmt::print("{}:\n", key);
+    print_section(section);
   }
   fmt::print("run folder: {}\n", folder);
 }

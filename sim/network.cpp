@@ -43,6 +43,11 @@ node_index network::add_node(const core::node_id& id, std::uint32_t region, std:
   return index;
 }
 
+void network::set_access(node_index node, std::uint32_t access) {
+  assert(access < config_.access_classes.size());
+  access_[node] = access;
+}
+
 void network::bind(node_index node, world::message_set types, caf::strong_actor_ptr receiver) {
   for ([[maybe_unused]] const auto& existing : routes_[node])
     assert((existing.types & types) == 0);

@@ -14,14 +14,20 @@ namespace stakecast::sim {
 
 namespace {
 
+/// An index drawn with probability proportional to its share; never one of share 0.
+/// REQUIRES: some share is positive.
 std::uint32_t weighted_choice(core::random_generator& random, const std::vector<double>& shares) {
   double draw = random.uniform_real();
-  for (std::uint32_t i = 0; i + 1 < shares.size(); ++i) {
+  std::uint32_t last_positive = 0;
+  for (std::uint32_t i = 0; i < shares.size(); ++i) {
+    if (shares[i] <= 0.0)
+      continue;
     if (draw < shares[i])
       return i;
     draw -= shares[i];
+    last_positive = i;
   }
-  return static_cast<std::uint32_t>(shares.size() - 1);
+  return last_positive; // rounding left the draw just above the sum
 }
 
 core::node_id node_id_for(std::uint64_t seed, node_index node) {
@@ -233,7 +239,7 @@ nlohmann::ordered_json simulation::summarize(double wall_seconds) const {
   for (const auto& [name, value] : telemetry_->counters())
     counters[name] = value;
   for (const auto& [name, workload] : config_.workloads)
-    workload->report(*this, summary[name]);
+    workload->report(*this, summary);
   return summary;
 }
 

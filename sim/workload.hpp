@@ -22,15 +22,20 @@ namespace stakecast::sim {
 
 class simulation;
 class node_reader;
+struct scenario;
 using node_index = std::uint32_t;
 
 class workload {
 public:
   virtual ~workload() = default;
+  /// Checks the workload's settings against the rest of the scenario (node count,
+  /// access classes) once it is read: an error text, or empty.
+  virtual std::string check(const scenario&) const { return {}; }
   virtual void setup(simulation& sim) = 0;
   virtual void start(simulation&) {}
   virtual void restart_node(simulation&, node_index) {}
-  virtual void report(const simulation& sim, nlohmann::ordered_json& section) const = 0;
+  /// Adds the workload's figures to `summary` (the whole summary.json).
+  virtual void report(const simulation& sim, nlohmann::ordered_json& summary) const = 0;
 };
 
 /// Builds a workload from its section of the scenario; reports problems through the

@@ -44,9 +44,9 @@ std::vector<double> read_named_shares(node_reader& parent, std::string_view key,
     else if (std::find(names.begin(), names.end(), name) != names.end())
       item.error_at("name", fmt::format("'{}' is used twice", name));
     names.push_back(name);
+    // 0% is allowed: a class that only a workload gives to its nodes (masternodes
+    // in a data centre), which no node is drawn into.
     auto share = item.required<ratio>("share", {.min = ratio{0.0}, .max = ratio{1.0}});
-    if (share.value <= 0.0)
-      item.error_at("share", "must be more than 0%");
     shares.push_back(share.value);
     sum += share.value;
   }
@@ -241,6 +241,8 @@ void read_workloads(node_reader& root, scenario& result) {
                                                 entry.key));
     handled |= kind->handles;
     result.workloads.emplace_back(entry.key, kind->factory(entry.value));
+    if (auto problem = result.workloads.back().second->check(result); !problem.empty())
+      workloads.error_at(entry.key, problem);
   }
 }
 

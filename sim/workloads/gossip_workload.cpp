@@ -119,7 +119,8 @@ void gossip_workload::restart_node(simulation& sim, node_index node) {
   spawn(sim, node);
 }
 
-void gossip_workload::report(const simulation&, nlohmann::ordered_json& section) const {
+void gossip_workload::report(const simulation&, nlohmann::ordered_json& summary) const {
+  auto& section = summary["gossip"];
   section["blocks_produced"] = next_height_ - 1;
   section["blocks_reaching_all"] = blocks_complete_;
   section["delay_to_50_percent_s"] = describe(delay_to_50_);

@@ -34,7 +34,8 @@ void ping_workload::restart_node(simulation& sim, node_index node) {
   spawn(sim, node);
 }
 
-void ping_workload::report(const simulation&, nlohmann::ordered_json& section) const {
+void ping_workload::report(const simulation&, nlohmann::ordered_json& summary) const {
+  auto& section = summary["ping"];
   section["pairs_done"] = pairs_done_;
   section["round_trips"] = round_trips_done_;
 }

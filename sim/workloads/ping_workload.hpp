@@ -21,7 +21,7 @@ public:
   void setup(simulation& sim) override;
   void start(simulation& sim) override;
   void restart_node(simulation& sim, node_index node) override;
-  void report(const simulation& sim, nlohmann::ordered_json& section) const override;
+  void report(const simulation& sim, nlohmann::ordered_json& summary) const override;
 
 private:
   void spawn(simulation& sim, node_index node);
