@@ -12,7 +12,7 @@ build: deps
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 demo: build
-	$(BUILD_DIR)/stakecast sim scenarios/gossip.yaml --out runs/demo-gossip
+	$(BUILD_DIR)/stakecast sim scenarios/quickstart.yaml --out runs/demo-quickstart
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900

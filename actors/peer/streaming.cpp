@@ -1,0 +1,782 @@
+#include "actors/peer/streaming.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "actors/core/merkle.hpp"
+
+namespace stakecast::peer {
+
+namespace {
+
+using masternode_pointer = masternode_actor::stateful_pointer<masternode_state>;
+using viewer_pointer = viewer_actor::stateful_pointer<viewer_state>;
+
+static_assert(limits::have_ranges_count_max <= scheduler::playback_config::have_ranges_max,
+              "every announced range fits the scheduler's table");
+
+template <class Self> std::int64_t now_ns(Self self) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(self->clock().now() -
+                                                              self->state.origin)
+      .count();
+}
+
+std::optional<std::int64_t> earliest(std::optional<std::int64_t> a, std::optional<std::int64_t> b) {
+  if (!a)
+    return b;
+  if (!b)
+    return a;
+  return std::min(*a, *b);
+}
+
+/// Keeps one timer at the earliest time asked for: a later request leaves the armed
+/// timer (which wakes early and re-arms); an earlier one supersedes it, and the old
+/// one fires under a stale generation and is ignored.
+template <class Self> void arm(Self self, std::optional<std::int64_t> at) {
+  auto& timer = self->state.timer;
+  if (!at || (timer.at_ns && *timer.at_ns <= *at))
+    return;
+  timer.at_ns = *at;
+  timer.generation += 1;
+  const std::int64_t delay = std::max<std::int64_t>(*at - now_ns(self), 0);
+  self->delayed_send(self, std::chrono::nanoseconds(delay), stream_wake_atom::value,
+                     timer.generation);
+}
+
+/// True when the wake-up of `generation` is the armed one (then it is disarmed).
+template <class Self> bool take_wakeup(Self self, std::uint64_t generation) {
+  auto& timer = self->state.timer;
+  if (generation != timer.generation || !timer.at_ns)
+    return false;
+  timer.at_ns.reset();
+  return true;
+}
+
+upload_queue_config queue_config(choke_policy policy, std::size_t upload_slots, double uplink_bps) {
+  upload_queue_config config;
+  config.choking.policy = policy;
+  config.choking.upload_slots =
+      std::clamp<std::size_t>(upload_slots, 1, choker_config::upload_slots_max);
+  // Clamped as a double first, so that no value (NaN included) overflows the cast.
+  const double bps = std::isnan(uplink_bps) ? 0.0 : uplink_bps;
+  config.uplink_bps = static_cast<std::uint64_t>(
+      std::llround(std::clamp(bps, static_cast<double>(upload_queue_config::uplink_bps_min),
+                              static_cast<double>(upload_queue_config::uplink_bps_max))));
+  assert(config.is_valid());
+  return config;
+}
+
+/// The segment's size when it can be carried in one message, else nullopt.
+std::optional<std::uint32_t> sendable_size(const core::manifest& manifest, std::uint32_t segment) {
+  if (segment >= manifest.segments.size())
+    return std::nullopt;
+  const std::uint32_t size = manifest.segments[segment].size_bytes;
+  if (size == 0 || size > limits::payload_bytes_max)
+    return std::nullopt;
+  return size;
+}
+
+/// Whether `body` is segment `segment` of `manifest`: its size, then its subtree root
+/// against the piece layer (claimed by a virtual payload, computed from the blocks of
+/// a materialized one).
+bool verify(const core::manifest& manifest, std::uint32_t segment, const wire::payload& body) {
+  if (segment >= manifest.segments.size() ||
+      body.size_bytes != manifest.segments[segment].size_bytes || body.size_bytes == 0)
+    return false;
+  if (body.is_virtual())
+    return core::verify_segment(manifest, segment, body.virtual_digest);
+  const core::byte_span bytes = body.view();
+  std::vector<core::hash256> leaves;
+  leaves.reserve((bytes.size() + core::block_bytes - 1) / core::block_bytes);
+  for (std::size_t offset = 0; offset < bytes.size(); offset += core::block_bytes)
+    leaves.push_back(
+        core::leaf_hash(bytes.subspan(offset, std::min(core::block_bytes, bytes.size() - offset))));
+  if (leaves.size() > (std::size_t{1} << manifest.segment_height))
+    return false;
+  return core::verify_segment(manifest, segment,
+                              core::segment_root_of(leaves, manifest.segment_height));
+}
+
+wire::segment_reject reject_message(const segment_request& request, wire::reject_reason reason) {
+  return {request.content, request.request_id, static_cast<std::uint8_t>(reason)};
+}
+
+wire::segment_reject reject_message(const wire::segment_request& request,
+                                    wire::reject_reason reason) {
+  return {request.content, request.request_id, static_cast<std::uint8_t>(reason)};
+}
+
+} // namespace
+
+// -- segment_server -----------------------------------------------------------------
+
+segment_server::segment_server(upload_queue_config config, std::int64_t now_ns)
+    : queue_(config, now_ns) {
+  waiting_.reserve(waiting_max);
+}
+
+void segment_server::offer(std::int64_t now_ns, const segment_request& request, outcome& out) {
+  const bool held = std::any_of(waiting_.begin(), waiting_.end(), [&](const segment_request& x) {
+    return x.requester == request.requester && x.request_id == request.request_id;
+  });
+  if (!held)
+    admit(now_ns, request, true, out);
+}
+
+bool segment_server::forget_idle(std::int64_t now_ns) {
+  std::vector<core::node_id> idle;
+  for (const auto& [requester, last_ns] : last_offer_ns_) {
+    const bool running = std::any_of(
+        queue_.running().begin(), queue_.running().end(),
+        [&](const upload_transfer& transfer) { return transfer.request.requester == requester; });
+    if (now_ns - last_ns >= requester_idle_ns && !running && queue_.queued_count(requester) == 0)
+      idle.push_back(requester);
+  }
+  for (const core::node_id& requester : idle) {
+    queue_.remove_requester(requester);
+    last_offer_ns_.erase(requester);
+  }
+  return !idle.empty();
+}
+
+void segment_server::admit(std::int64_t now_ns, const segment_request& request, bool may_hold,
+                           outcome& out) {
+  offer_result result = queue_.offer(now_ns, request);
+  if (result == offer_result::requesters_full && forget_idle(now_ns))
+    result = queue_.offer(now_ns, request);
+  if (result != offer_result::requesters_full)
+    last_offer_ns_[request.requester] = now_ns;
+  assert(last_offer_ns_.size() <= choker_config::peers_max);
+  switch (result) {
+    case offer_result::accepted:
+    case offer_result::duplicate_request: // the first copy is being served
+      return;
+    case offer_result::requester_choked:
+      if (may_hold && waiting_.size() < waiting_max &&
+          queue_.next_rechoke_ns() - now_ns <= choked_hold_ns_max) {
+        waiting_.push_back(request);
+        return;
+      }
+      out.rejects.push_back({request, wire::reject_reason::choked});
+      return;
+    case offer_result::invalid_size:
+      out.rejects.push_back({request, wire::reject_reason::not_held});
+      return;
+    case offer_result::requesters_full:
+    case offer_result::requester_queue_full:
+    case offer_result::queue_full:
+      out.rejects.push_back({request, wire::reject_reason::busy});
+      return;
+  }
+}
+
+void segment_server::remove_requester(const core::node_id& requester) {
+  queue_.remove_requester(requester);
+  last_offer_ns_.erase(requester);
+  std::erase_if(waiting_, [&](const segment_request& x) { return x.requester == requester; });
+}
+
+void segment_server::cancel(const core::node_id& requester, std::uint64_t request_id) {
+  queue_.cancel(requester, request_id);
+  std::erase_if(waiting_, [&](const segment_request& x) {
+    return x.requester == requester && x.request_id == request_id;
+  });
+}
+
+void segment_server::run(std::int64_t now_ns, core::random_generator& generator, outcome& out) {
+  queue_.finish_due(now_ns);
+  if (now_ns >= queue_.next_rechoke_ns() && (!last_rechoke_ns_ || now_ns > *last_rechoke_ns_)) {
+    rechoke_result result = queue_.rechoke(now_ns, generator);
+    last_rechoke_ns_ = now_ns;
+    for (const segment_request& dropped : result.dropped)
+      out.rejects.push_back({dropped, wire::reject_reason::choked});
+    std::vector<segment_request> held;
+    held.swap(waiting_);
+    waiting_.reserve(waiting_max);
+    for (const segment_request& request : held)
+      admit(now_ns, request, false, out);
+  }
+  std::vector<upload_transfer> started = queue_.start(now_ns);
+  out.started.insert(out.started.end(), started.begin(), started.end());
+  assert(waiting_.size() <= waiting_max);
+}
+
+std::optional<std::int64_t> segment_server::next_wakeup() const {
+  std::optional<std::int64_t> at = queue_.next_wakeup();
+  if (!waiting_.empty())
+    at = earliest(at, queue_.next_rechoke_ns());
+  return at;
+}
+
+// -- masternode ---------------------------------------------------------------------
+
+namespace {
+
+void send(masternode_pointer self, const core::node_id& to, wire::message message) {
+  self->state.context.network->send(to, std::move(message));
+}
+
+void masternode_reject(masternode_pointer self, const core::node_id& to,
+                       wire::segment_reject message) {
+  send(self, to, std::move(message));
+  self->state.context.telemetry->add(self->state.metric.rejects, 1);
+}
+
+/// Runs the server and sends what it decided, then re-arms the timer.
+void masternode_serve(masternode_pointer self, segment_server::outcome out) {
+  auto& state = self->state;
+  const std::int64_t now = now_ns(self);
+  state.server->run(now, state.generator, out);
+  for (const upload_transfer& transfer : out.started) {
+    const segment_request& request = transfer.request;
+    const auto found = state.hosted.find(request.content);
+    assert(found != state.hosted.end());
+    const core::manifest& manifest = *found->second.manifest;
+    // The simulator's payload: only its size and the root an honest sender claims. A
+    // real node reads the segment's bytes from its store here (comes with the node).
+    send(self, request.requester,
+         wire::segment_data{request.content, request.segment, request.request_id,
+                            wire::payload::virtual_of(request.size_bytes,
+                                                      manifest.segment_roots[request.segment])});
+    state.context.telemetry->add(state.metric.egress_bytes, request.size_bytes);
+  }
+  for (const segment_server::reject& reject : out.rejects)
+    masternode_reject(self, reject.request.requester,
+                      reject_message(reject.request, reject.reason));
+  arm(self, state.server->next_wakeup());
+}
+
+void masternode_on_join(masternode_pointer self, const core::node_id& from,
+                        const wire::swarm_join& message) {
+  auto& state = self->state;
+  wire::swarm_peers answer{message.content, {}};
+  const auto found = state.hosted.find(message.content);
+  if (found == state.hosted.end()) {
+    send(self, from, std::move(answer)); // not ours: no peers to give
+    return;
+  }
+  auto& recent = found->second.recent_viewers;
+  for (const core::node_id& viewer : recent) {
+    if (answer.peers.size() >= limits::peer_list_count_max)
+      break;
+    if (viewer != from)
+      answer.peers.push_back(viewer);
+  }
+  send(self, from, std::move(answer));
+  std::erase(recent, from);
+  recent.push_front(from);
+  while (recent.size() > state.config.recent_viewers_max)
+    recent.pop_back();
+}
+
+void masternode_on_request(masternode_pointer self, const core::node_id& from,
+                           const wire::segment_request& message) {
+  auto& state = self->state;
+  state.context.telemetry->add(state.metric.requests, 1);
+  const auto found = state.hosted.find(message.content);
+  const std::optional<std::uint32_t> size =
+      found == state.hosted.end() ? std::nullopt
+                                  : sendable_size(*found->second.manifest, message.segment);
+  if (!size) {
+    masternode_reject(self, from, reject_message(message, wire::reject_reason::not_held));
+    return;
+  }
+  segment_server::outcome out;
+  state.server->offer(now_ns(self),
+                      {from, message.request_id, message.content, message.segment, *size}, out);
+  masternode_serve(self, std::move(out));
+}
+
+void masternode_on_manifest_request(masternode_pointer self, const core::node_id& from,
+                                    const wire::manifest_request& message) {
+  auto& state = self->state;
+  const auto found = state.hosted.find(message.content);
+  if (found == state.hosted.end())
+    return; // not hosted: the asker times out and asks another masternode
+  auto& hosted = found->second;
+  if (!hosted.encoded_manifest) {
+    core::byte_buffer encoded = core::encode_manifest(*hosted.manifest);
+    if (encoded.size() > limits::payload_bytes_max)
+      return; // too large for one message (the limits allow it; no chunking yet)
+    hosted.encoded_manifest = wire::payload::materialized(std::move(encoded));
+  }
+  send(self, from, wire::manifest_transfer{message.content, *hosted.encoded_manifest});
+}
+
+} // namespace
+
+masternode_actor::behavior_type masternode(masternode_pointer self, world::node_context context,
+                                           masternode_config config) {
+  auto& state = self->state;
+  state.context = context;
+  state.config = std::move(config);
+  state.origin = self->clock().now();
+  state.generator = core::random_generator(core::derive_seed(context.seed, "masternode"));
+  state.server.emplace(
+      queue_config(choke_policy::round_robin, state.config.upload_slots, state.config.uplink_bps),
+      0);
+  if (state.config.library) {
+    for (const core::content_id& id : state.config.hosted) {
+      const auto found = state.config.library->manifests.find(id);
+      if (found != state.config.library->manifests.end() && found->second)
+        state.hosted.emplace(id, masternode_state::hosted_content{found->second, {}, {}});
+    }
+  }
+  auto& telemetry = *context.telemetry;
+  state.metric = {telemetry.counter("stream.masternode_egress_bytes"),
+                  telemetry.counter("stream.masternode_requests"),
+                  telemetry.counter("stream.masternode_rejects")};
+  return {
+      [self](const world::inbound& message) {
+        std::visit(
+            [&](const auto& body) {
+              using body_type = std::decay_t<decltype(body)>;
+              if constexpr (std::is_same_v<body_type, wire::swarm_join>)
+                masternode_on_join(self, message.from, body);
+              else if constexpr (std::is_same_v<body_type, wire::segment_request>)
+                masternode_on_request(self, message.from, body);
+              else if constexpr (std::is_same_v<body_type, wire::segment_cancel>)
+                self->state.server->cancel(message.from, body.request_id);
+              else if constexpr (std::is_same_v<body_type, wire::manifest_request>)
+                masternode_on_manifest_request(self, message.from, body);
+            },
+            message.body);
+      },
+      [self](stream_wake_atom, std::uint64_t generation) {
+        if (take_wakeup(self, generation))
+          masternode_serve(self, {});
+      },
+  };
+}
+
+// -- viewer -------------------------------------------------------------------------
+
+namespace {
+
+void send(viewer_pointer self, const core::node_id& to, wire::message message) {
+  self->state.context.network->send(to, std::move(message));
+}
+
+viewer_state::neighbour* find_neighbour(viewer_state& state, const core::node_id& id) {
+  const auto at = std::find_if(state.neighbours.begin(), state.neighbours.end(),
+                               [&](const viewer_state::neighbour& n) { return n.id == id; });
+  return at == state.neighbours.end() ? nullptr : &*at;
+}
+
+bool is_masternode(const viewer_state& state, const core::node_id& id) {
+  return std::find(state.masternodes.begin(), state.masternodes.end(), id) !=
+         state.masternodes.end();
+}
+
+std::size_t neighbours_max(const viewer_state& state) {
+  return std::min(state.config.neighbours_max,
+                  scheduler::playback_config::sources_max - state.masternodes.size());
+}
+
+wire::have_ranges our_ranges(const viewer_state& state) {
+  wire::have_ranges message{state.config.content, {}};
+  for (const storage::segment_range& range :
+       state.cache->ranges(state.config.content, limits::have_ranges_count_max))
+    message.ranges.push_back({range.first, range.end});
+  return message;
+}
+
+/// Makes `id` a neighbour (a viewer source) and tells it what we hold. False when it
+/// cannot be one (ourselves, a masternode, bad, known, or no room).
+bool add_neighbour(viewer_pointer self, const core::node_id& id, std::int64_t now) {
+  auto& state = self->state;
+  if (id == state.context.id || is_masternode(state, id) || find_neighbour(state, id) != nullptr ||
+      state.neighbours.size() >= neighbours_max(state) ||
+      !state.playback->add_source(id, scheduler::source_kind::viewer))
+    return false;
+  state.neighbours.push_back({id, now});
+  state.server->queue().add_requester(id); // its uploads to us count before it asks
+  send(self, id, our_ranges(state));
+  return true;
+}
+
+void drop_neighbour(viewer_pointer self, const core::node_id& id, std::int64_t now) {
+  auto& state = self->state;
+  std::erase_if(state.neighbours, [&](const viewer_state::neighbour& n) { return n.id == id; });
+  state.playback->remove_source(now, id);
+  state.server->remove_requester(id); // it left: its queued requests go too
+}
+
+/// Pins the playback window (the playhead's segment and those starting within
+/// window_ns of media after it) so that it is never evicted.
+void repin(viewer_state& state) {
+  const std::uint32_t first = state.playback->playhead_segment();
+  if (state.pinned && first == state.pinned_first)
+    return;
+  const auto& segments = state.manifest->segments;
+  std::uint32_t end = first;
+  std::int64_t ahead_ns = 0;
+  while (end < segments.size() && ahead_ns <= state.config.playback.window_ns) {
+    ahead_ns += std::int64_t{segments[end].duration_ms} * 1'000'000;
+    ++end;
+  }
+  state.pinned = state.cache->pin(state.config.content, first, end);
+  state.pinned_first = first;
+}
+
+void remember_request(viewer_state& state, const scheduler::request_action& request) {
+  state.requests[request.id] = {request.source, request.segment};
+  while (state.requests.size() > viewer_state::requests_remembered_max)
+    state.requests.erase(state.requests.begin()); // ids increase: the oldest
+}
+
+void execute(viewer_pointer self, const std::vector<scheduler::action>& actions) {
+  auto& state = self->state;
+  for (const scheduler::action& action : actions) {
+    if (const auto* request = std::get_if<scheduler::request_action>(&action)) {
+      remember_request(state, *request);
+      send(self, request->source,
+           wire::segment_request{state.config.content, request->segment, request->id});
+    } else {
+      const auto& cancel = std::get<scheduler::cancel_action>(action);
+      send(self, cancel.source, wire::segment_cancel{state.config.content, cancel.id});
+    }
+  }
+}
+
+void serve_uploads(viewer_pointer self, const segment_server::outcome& out) {
+  auto& state = self->state;
+  const std::int64_t now = now_ns(self);
+  for (const upload_transfer& transfer : out.started) {
+    const segment_request& request = transfer.request;
+    if (!state.cache->touch(request.content, request.segment, now)) {
+      // Evicted since it was queued: its slot time is lost, the requester asks elsewhere.
+      send(self, request.requester, reject_message(request, wire::reject_reason::not_held));
+      continue;
+    }
+    core::hash256 digest = state.manifest->segment_roots[request.segment];
+    if (state.config.poison)
+      digest.bytes[0] ^= 0xff; // any other root fails verification as wrong bytes would
+    // Virtual payload, as the masternode's: a real node reads the bytes from its store.
+    send(self, request.requester,
+         wire::segment_data{request.content, request.segment, request.request_id,
+                            wire::payload::virtual_of(request.size_bytes, digest)});
+    state.bytes_uploaded += request.size_bytes;
+  }
+  for (const segment_server::reject& reject : out.rejects)
+    send(self, reject.request.requester, reject_message(reject.request, reject.reason));
+}
+
+void end_session(viewer_pointer self);
+
+/// After every event: step the playback and send its actions, keep the window
+/// pinned, serve uploads, and arm the timer at the earliest wakeup.
+void drive(viewer_pointer self, segment_server::outcome out = {}) {
+  auto& state = self->state;
+  if (state.ended)
+    return;
+  const std::int64_t now = now_ns(self);
+  execute(self, state.playback->step(now, state.generator));
+  if (state.playback->state() == scheduler::playback_state::finished) {
+    end_session(self);
+    return;
+  }
+  repin(state);
+  state.server->run(now, state.generator, out);
+  serve_uploads(self, out);
+  arm(self, earliest(state.playback->next_wakeup(), state.server->next_wakeup()));
+}
+
+void report(viewer_state& state) {
+  auto& telemetry = *state.context.telemetry;
+  const auto& metric = state.metric;
+  telemetry.add(metric.sessions_ended, 1);
+  if (!state.playback) { // no manifest: the session never started
+    telemetry.add(metric.startup_failures, 1);
+    telemetry.event(metric.session_end, state.context.id, 0, 0);
+    return;
+  }
+  const scheduler::qoe_report qoe = state.playback->qoe();
+  auto add = [&](world::metrics::counter_id counter, std::uint64_t value) {
+    telemetry.add(counter, static_cast<std::int64_t>(value));
+  };
+  add(metric.played_ns, static_cast<std::uint64_t>(qoe.played_ns));
+  add(metric.stall_ns, static_cast<std::uint64_t>(qoe.stall_ns));
+  add(metric.stalls, qoe.stall_count);
+  add(metric.segments_played, qoe.played_segments);
+  add(metric.segments_late, qoe.late_segments);
+  add(metric.bytes_from_masternodes, qoe.bytes_from_masternodes);
+  add(metric.bytes_from_viewers, qoe.bytes_from_viewers);
+  add(metric.duplicate_bytes, qoe.duplicate_bytes);
+  add(metric.bytes_uploaded, state.bytes_uploaded);
+  add(metric.requests, qoe.requests);
+  add(metric.timeouts, qoe.timeouts);
+  add(metric.rejects, qoe.rejects);
+  add(metric.bad_segments, qoe.bad_segments);
+  if (qoe.startup_delay_ns)
+    telemetry.record(metric.startup_delay_s, static_cast<double>(*qoe.startup_delay_ns) / 1e9);
+  else
+    add(metric.startup_failures, 1);
+  const std::uint64_t downloaded = qoe.bytes_from_masternodes + qoe.bytes_from_viewers;
+  if (downloaded > 0)
+    telemetry.record(metric.share_ratio,
+                     static_cast<double>(state.bytes_uploaded) / static_cast<double>(downloaded));
+  telemetry.event(metric.session_end, state.context.id, static_cast<std::uint64_t>(qoe.played_ns),
+                  static_cast<std::uint64_t>(qoe.stall_ns));
+}
+
+void end_session(viewer_pointer self) {
+  auto& state = self->state;
+  if (state.ended)
+    return;
+  state.ended = true;
+  if (state.playback)
+    state.playback->close(now_ns(self)); // its cancels are not sent: we leave without notice
+  report(state);
+  self->quit();
+}
+
+/// The answer must come from the source asked; returns the segment asked for.
+std::optional<std::uint32_t> take_request(viewer_state& state, const core::node_id& from,
+                                          std::uint64_t request_id) {
+  const auto found = state.requests.find(request_id);
+  if (found == state.requests.end() || found->second.source != from)
+    return std::nullopt;
+  const std::uint32_t segment = found->second.segment;
+  state.requests.erase(found);
+  return segment;
+}
+
+void heard_from(viewer_state& state, const core::node_id& from, std::int64_t now) {
+  if (auto* neighbour = find_neighbour(state, from))
+    neighbour->last_heard_ns = now;
+}
+
+void viewer_on_data(viewer_pointer self, const core::node_id& from,
+                    const wire::segment_data& message) {
+  auto& state = self->state;
+  if (message.content != state.config.content)
+    return;
+  const std::optional<std::uint32_t> segment = take_request(state, from, message.request_id);
+  if (!segment)
+    return; // not asked of this source: ignored, never verified against a guess
+  const std::int64_t now = now_ns(self);
+  heard_from(state, from, now);
+  // A valid segment other than the one asked would pass against its own root, so it
+  // is checked against the one asked.
+  const bool verified =
+      message.segment == *segment && verify(*state.manifest, *segment, message.body);
+  const scheduler::arrival arrival = state.playback->on_segment(now, message.request_id, verified);
+  const std::uint32_t size = message.body.size_bytes;
+  if (arrival == scheduler::arrival::accepted)
+    state.cache->put(state.config.content, *segment, size, now); // refused: played, not kept
+  if (arrival == scheduler::arrival::accepted || arrival == scheduler::arrival::duplicate)
+    state.server->queue().record_download(from, size);
+  if (arrival == scheduler::arrival::invalid && find_neighbour(state, from) != nullptr) {
+    // The playback never asks it again; stop talking to it too.
+    std::erase_if(state.neighbours, [&](const viewer_state::neighbour& n) { return n.id == from; });
+    state.server->remove_requester(from);
+  }
+  drive(self);
+}
+
+void viewer_on_reject(viewer_pointer self, const core::node_id& from,
+                      const wire::segment_reject& message) {
+  auto& state = self->state;
+  if (message.content != state.config.content || !take_request(state, from, message.request_id))
+    return;
+  const std::int64_t now = now_ns(self);
+  heard_from(state, from, now);
+  state.playback->on_reject(now, message.request_id);
+  drive(self);
+}
+
+void viewer_on_have(viewer_pointer self, const core::node_id& from,
+                    const wire::have_ranges& message) {
+  auto& state = self->state;
+  if (message.content != state.config.content)
+    return;
+  const std::int64_t now = now_ns(self);
+  if (find_neighbour(state, from) == nullptr && !add_neighbour(self, from, now))
+    return;
+  heard_from(state, from, now);
+  std::vector<scheduler::segment_range> ranges;
+  ranges.reserve(message.ranges.size());
+  for (const wire::segment_range& range : message.ranges)
+    if (range.first < range.end)
+      ranges.push_back({range.first, range.end});
+  state.playback->set_have_ranges(from, ranges);
+  drive(self);
+}
+
+void viewer_on_peers(viewer_pointer self, const wire::swarm_peers& message) {
+  auto& state = self->state;
+  if (message.content != state.config.content)
+    return;
+  const std::int64_t now = now_ns(self);
+  for (const core::node_id& peer : message.peers) {
+    if (state.neighbours.size() >= neighbours_max(state))
+      break;
+    add_neighbour(self, peer, now);
+  }
+}
+
+void viewer_on_request(viewer_pointer self, const core::node_id& from,
+                       const wire::segment_request& message) {
+  auto& state = self->state;
+  if (!state.config.uploads) {
+    send(self, from, reject_message(message, wire::reject_reason::choked));
+    return;
+  }
+  const std::optional<std::uint32_t> size = message.content == state.config.content
+                                                ? sendable_size(*state.manifest, message.segment)
+                                                : std::nullopt;
+  if (!size || !state.cache->has(message.content, message.segment)) {
+    send(self, from, reject_message(message, wire::reject_reason::not_held));
+    return;
+  }
+  segment_server::outcome out;
+  state.server->offer(now_ns(self),
+                      {from, message.request_id, message.content, message.segment, *size}, out);
+  drive(self, std::move(out));
+}
+
+void viewer_on_have_tick(viewer_pointer self) {
+  auto& state = self->state;
+  if (state.ended)
+    return;
+  const std::int64_t now = now_ns(self);
+  const std::int64_t silence_ns =
+      viewer_state::neighbour_silence_intervals * state.config.have_interval.count();
+  std::vector<core::node_id> silent;
+  for (const viewer_state::neighbour& neighbour : state.neighbours)
+    if (now - neighbour.last_heard_ns > silence_ns)
+      silent.push_back(neighbour.id);
+  for (const core::node_id& id : silent)
+    drop_neighbour(self, id, now);
+  const wire::have_ranges ours = our_ranges(state);
+  for (const viewer_state::neighbour& neighbour : state.neighbours)
+    send(self, neighbour.id, ours);
+  self->delayed_send(self, state.config.have_interval, have_tick_atom::value);
+  drive(self);
+}
+
+void register_metrics(viewer_state& state) {
+  auto& telemetry = *state.context.telemetry;
+  state.metric = {
+      telemetry.counter("stream.sessions_started"),
+      telemetry.counter("stream.sessions_ended"),
+      telemetry.counter("stream.played_ns"),
+      telemetry.counter("stream.stall_ns"),
+      telemetry.counter("stream.stalls"),
+      telemetry.counter("stream.startup_failures"),
+      telemetry.counter("stream.segments_played"),
+      telemetry.counter("stream.segments_late"),
+      telemetry.counter("stream.bytes_from_masternodes"),
+      telemetry.counter("stream.bytes_from_viewers"),
+      telemetry.counter("stream.duplicate_bytes"),
+      telemetry.counter("stream.bytes_uploaded"),
+      telemetry.counter("stream.requests"),
+      telemetry.counter("stream.timeouts"),
+      telemetry.counter("stream.rejects"),
+      telemetry.counter("stream.bad_segments"),
+      telemetry.histogram("stream.startup_delay_s"),
+      telemetry.histogram("stream.share_ratio"),
+      telemetry.event_kind("stream.session_end"),
+  };
+}
+
+manifest_ptr find_manifest(const viewer_config& config) {
+  if (!config.library)
+    return nullptr;
+  const auto found = config.library->manifests.find(config.content);
+  if (found == config.library->manifests.end() || !found->second ||
+      found->second->segments.empty() ||
+      found->second->segments.size() > scheduler::playback_config::segments_max ||
+      found->second->segment_roots.size() != found->second->segments.size())
+    return nullptr;
+  return found->second;
+}
+
+void start_session(viewer_pointer self) {
+  auto& state = self->state;
+  const core::manifest& manifest = *state.manifest;
+  std::vector<scheduler::segment_info> segments;
+  segments.reserve(manifest.segments.size());
+  for (const core::segment_entry& entry : manifest.segments)
+    segments.push_back({entry.size_bytes, std::int64_t{entry.duration_ms} * 1'000'000});
+  const auto start = static_cast<scheduler::segment_index>(
+      std::min<std::size_t>(state.config.start_segment, segments.size() - 1));
+  state.playback.emplace(state.config.playback, std::move(segments), start, 0);
+
+  storage::segment_cache_config cache_config;
+  cache_config.capacity_bytes = std::clamp<std::uint64_t>(
+      state.config.cache_bytes, 1, storage::segment_cache_config::capacity_bytes_max);
+  state.cache.emplace(cache_config);
+  state.server.emplace(
+      queue_config(choke_policy::tit_for_tat, state.config.upload_slots, state.config.uplink_bps),
+      0);
+
+  for (const core::node_id& id : state.config.masternodes) {
+    if (state.masternodes.size() >= scheduler::playback_config::sources_max ||
+        !state.playback->add_source(id, scheduler::source_kind::masternode))
+      continue; // duplicates and the excess are ignored
+    state.masternodes.push_back(id);
+    send(self, id, wire::swarm_join{state.config.content, start});
+  }
+  self->delayed_send(self, state.config.have_interval, have_tick_atom::value);
+  drive(self);
+}
+
+} // namespace
+
+viewer_actor::behavior_type viewer(viewer_pointer self, world::node_context context,
+                                   viewer_config config) {
+  assert(config.playback.is_valid());
+  assert(config.have_interval.count() > 0);
+  auto& state = self->state;
+  state.context = context;
+  state.config = std::move(config);
+  state.origin = self->clock().now();
+  state.generator = core::random_generator(core::derive_seed(context.seed, "viewer"));
+  register_metrics(state);
+  context.telemetry->add(state.metric.sessions_started, 1);
+  state.manifest = find_manifest(state.config);
+  if (state.manifest) {
+    self->delayed_send(self, std::max(state.config.session_length, std::chrono::nanoseconds{0}),
+                       session_end_atom::value);
+    start_session(self);
+  } else {
+    self->send(self, session_end_atom::value); // nothing to play: a startup failure
+  }
+  return {
+      [self](const world::inbound& message) {
+        if (self->state.ended || !self->state.playback)
+          return;
+        std::visit(
+            [&](const auto& body) {
+              using body_type = std::decay_t<decltype(body)>;
+              if constexpr (std::is_same_v<body_type, wire::swarm_peers>)
+                viewer_on_peers(self, body);
+              else if constexpr (std::is_same_v<body_type, wire::have_ranges>)
+                viewer_on_have(self, message.from, body);
+              else if constexpr (std::is_same_v<body_type, wire::segment_request>)
+                viewer_on_request(self, message.from, body);
+              else if constexpr (std::is_same_v<body_type, wire::segment_cancel>)
+                self->state.server->cancel(message.from, body.request_id);
+              else if constexpr (std::is_same_v<body_type, wire::segment_reject>)
+                viewer_on_reject(self, message.from, body);
+              else if constexpr (std::is_same_v<body_type, wire::segment_data>)
+                viewer_on_data(self, message.from, body);
+            },
+            message.body);
+      },
+      [self](stream_wake_atom, std::uint64_t generation) {
+        if (take_wakeup(self, generation))
+          drive(self);
+      },
+      [self](have_tick_atom) { viewer_on_have_tick(self); },
+      [self](session_end_atom) { end_session(self); },
+  };
+}
+
+} // namespace stakecast::peer

@@ -1,0 +1,301 @@
+// The streaming actors on the seam (DESIGN.md, "Content" and "Streaming";
+// docs/architecture.md, "Streaming: decisions taken by the budget"): a masternode,
+// which holds whole contents and serves their segments, and a viewer, one actor per
+// viewing session, which plays one content from masternodes and from other viewers and
+// re-shares what it holds. Both only wrap pure building blocks and talk to the world
+// through `world::node_context`: messages through its transport, QoE through its
+// metrics, time through CAF's actor clock (virtual in the simulator), randomness
+// through a generator seeded from `context.seed`.
+//
+// Masternode. `swarm_join` makes the asker one of the content's recent viewers (most
+// recent first, at most `recent_viewers_max`) and is answered with `swarm_peers`, the
+// others (at most limits::peer_list_count_max). `segment_request` goes through a
+// `segment_server` (round-robin choker, `upload_slots`, `uplink_bps`); when a
+// transfer starts the segment is sent whole, its payload virtual (the simulator's
+// stand-in: a real node reads the bytes from its store there, which comes with the
+// node). Refusals are `segment_reject` (not_held, choked, busy). `manifest_request`
+// for a hosted content is answered with its encoding. Counters
+// "stream.masternode_egress_bytes", "stream.masternode_requests",
+// "stream.masternode_rejects".
+//
+// Viewer. At start: the manifest comes from the library (the simulator's stand-in
+// for fetching it); every masternode of the content becomes a source and gets a
+// `swarm_join` (all of them, not one: each knows only the viewers that joined it, and
+// R is small). Viewers named by `swarm_peers` become neighbours (at most
+// `neighbours_max`) and get our `have_ranges`; a viewer that sends us `have_ranges`
+// becomes one too and is answered with ours at once, so both sides know each other's
+// holdings without waiting a round. Every `have_interval` our holdings go to every
+// neighbour, and a neighbour silent for `neighbour_silence_intervals` intervals
+// (it left without notice) is dropped. The `scheduler::playback` decides what to ask
+// of whom; every event is followed by its `step`, whose actions are sent, and one
+// timer is kept at the earliest wakeup of the playback and of the upload side.
+// `segment_data` is accepted only from the source asked and for the segment asked,
+// and verified against the manifest's piece layer: a virtual payload by the root it
+// claims, a materialized one by hashing its blocks (`segment_root_of`). Verified
+// segments go to the `storage::segment_cache`, whose pinned window follows the
+// playhead, and count as downloads for the tit-for-tat choker of our own
+// `segment_server`, which serves the segments we hold to other viewers (unless the
+// viewer is a free-rider, `uploads = false`, which still announces its holdings but
+// rejects every request as choked). The session ends after `session_length` (leaving
+// without notice) or when playback finishes: the QoE is reported and the actor quits.
+// QoE metrics: see `viewer_state::metric_ids`; names are listed in streaming.cpp.
+//
+// Choked requests. upload_queue rejects a request from a requester the last rechoke
+// left choked, and brings the next rechoke forward when a slot is free. Rejecting
+// would make the requester exclude us for that segment for playback's exclusion
+// time, so a newcomer's first request to an idle node would cost it its startup. The
+// server therefore holds such a request (at most `waiting_max`) when the next rechoke
+// is at most `choked_hold_ns_max` away, and offers it again right after that rechoke;
+// only then is it rejected if still choked.
+//
+// Bounds: recent viewers per content, neighbours, requests remembered
+// (`requests_remembered_max`), held requests; the pure classes bound their own tables.
+// Not thread-safe (CAF runs one handler of an actor at a time).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <caf/actor_clock.hpp>
+#include <caf/atom.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/core/bytes.hpp"
+#include "actors/core/limits.hpp"
+#include "actors/core/manifest.hpp"
+#include "actors/core/random.hpp"
+#include "actors/peer/upload_queue.hpp"
+#include "actors/scheduler/playback.hpp"
+#include "actors/storage/segment_cache.hpp"
+#include "actors/world/world.hpp"
+
+namespace stakecast::peer {
+
+using manifest_ptr = std::shared_ptr<const core::manifest>;
+/// Every content a node may meet, by id. Shared and immutable.
+struct content_library {
+  std::map<core::content_id, manifest_ptr> manifests;
+};
+using library_ptr = std::shared_ptr<const content_library>;
+
+/// Timer of the masternode and of the viewer: wake up at the earliest wakeup of what
+/// they drive; the number is the timer's generation (stale ones are ignored).
+using stream_wake_atom = caf::atom_constant<caf::atom("strmwake")>;
+/// Viewer: announce our holdings to the neighbours, drop silent ones.
+using have_tick_atom = caf::atom_constant<caf::atom("havetick")>;
+/// Viewer: the session's time is up.
+using session_end_atom = caf::atom_constant<caf::atom("sessend")>;
+
+/// Serves whole segments through an `upload_queue`, the part the masternode and an
+/// uploading viewer share: the queue plus the held choked requests (header comment).
+/// Pure: time and randomness come in; the caller sends what it gets back.
+class segment_server {
+public:
+  /// Choked requests held for the coming rechoke: 256, the queue's default total.
+  static constexpr std::size_t waiting_max = 256;
+  /// A choked request is held when the next rechoke is at most this far: 1 s, a
+  /// quarter of playback's request timeout.
+  static constexpr std::int64_t choked_hold_ns_max = 1'000'000'000;
+  static_assert(choked_hold_ns_max < scheduler::playback_config{}.request_timeout_ns,
+                "a held request is answered before the requester times out");
+  /// A requester that has asked nothing for this long, with nothing queued or
+  /// running, may be forgotten to make room for a new one (the queue tracks at most
+  /// choker_config::peers_max): 60 s, twice playback's exclusion time, so a viewer
+  /// still watching is never taken for gone.
+  static constexpr std::int64_t requester_idle_ns = 60'000'000'000;
+  static_assert(requester_idle_ns > scheduler::playback_config{}.exclusion_ns);
+
+  struct reject {
+    segment_request request;
+    wire::reject_reason reason = wire::reject_reason::busy;
+  };
+  struct outcome {
+    std::vector<upload_transfer> started; // send these segments now
+    std::vector<reject> rejects;          // tell these requesters
+  };
+
+  /// REQUIRES: config.is_valid().
+  segment_server(upload_queue_config config, std::int64_t now_ns);
+
+  /// A request for a segment we hold (the caller checked). Duplicates are ignored.
+  void offer(std::int64_t now_ns, const segment_request& request, outcome& out);
+  /// Forgets a requester (it left or misbehaved): its queued and held requests are
+  /// dropped without answer; its running transfers still finish.
+  void remove_requester(const core::node_id& requester);
+  /// Withdraws a queued or held request; a started transfer runs to its end.
+  void cancel(const core::node_id& requester, std::uint64_t request_id);
+  /// Finishes due transfers, rechokes when due (rejecting what it dropped, offering
+  /// the held requests again) and starts transfers into free slots.
+  void run(std::int64_t now_ns, core::random_generator& generator, outcome& out);
+  /// When `run` should be called next if nothing comes first; nullopt when idle.
+  std::optional<std::int64_t> next_wakeup() const;
+
+  upload_queue& queue() noexcept { return queue_; }
+  const upload_queue& queue() const noexcept { return queue_; }
+  std::size_t waiting_count() const noexcept { return waiting_.size(); }
+
+private:
+  void admit(std::int64_t now_ns, const segment_request& request, bool may_hold, outcome& out);
+  /// Forgets the requesters idle for requester_idle_ns; true when any was.
+  bool forget_idle(std::int64_t now_ns);
+
+  upload_queue queue_;
+  /// When each requester last offered; only requesters the queue tracks (<= peers_max).
+  /// Requesters added without an offer (a viewer's neighbours) are never forgotten.
+  std::map<core::node_id, std::int64_t> last_offer_ns_;
+  std::vector<segment_request> waiting_; // oldest first; at most waiting_max
+  std::optional<std::int64_t> last_rechoke_ns_;
+};
+
+/// The one timer an actor keeps: armed at `at_ns` under `generation`.
+struct wake_timer {
+  std::optional<std::int64_t> at_ns;
+  std::uint64_t generation = 0;
+};
+
+// -- masternode ---------------------------------------------------------------------
+
+struct masternode_config {
+  library_ptr library;
+  std::vector<core::content_id> hosted; // contents it holds and serves
+  double uplink_bps = 1e9;
+  std::size_t upload_slots = 16;
+  std::size_t recent_viewers_max = 32; // per content, answered to swarm_join
+};
+
+constexpr world::message_set masternode_messages =
+    world::messages_of<wire::swarm_join, wire::segment_request, wire::segment_cancel,
+                       wire::manifest_request>();
+
+using masternode_actor = caf::typed_actor<caf::reacts_to<world::inbound>,
+                                          caf::reacts_to<stream_wake_atom, std::uint64_t>>;
+
+struct masternode_state {
+  struct hosted_content {
+    manifest_ptr manifest;
+    std::deque<core::node_id> recent_viewers;      // most recent first; <= recent_viewers_max
+    std::optional<wire::payload> encoded_manifest; // encoded on first request
+  };
+
+  world::node_context context;
+  masternode_config config;
+  caf::actor_clock::time_point origin;
+  core::random_generator generator{0};
+  std::optional<segment_server> server;
+  std::map<core::content_id, hosted_content> hosted; // at most config.hosted.size()
+  wake_timer timer;
+
+  struct metric_ids {
+    world::metrics::counter_id egress_bytes = 0;
+    world::metrics::counter_id requests = 0;
+    world::metrics::counter_id rejects = 0;
+  } metric;
+
+  static inline const char* name = "masternode";
+};
+
+masternode_actor::behavior_type
+masternode(masternode_actor::stateful_pointer<masternode_state> self, world::node_context context,
+           masternode_config config);
+
+// -- viewer -------------------------------------------------------------------------
+
+struct viewer_config {
+  library_ptr library;
+  core::content_id content;
+  std::uint32_t start_segment = 0;
+  std::vector<core::node_id> masternodes; // the content's masternodes (placement)
+  double uplink_bps = 10e6;
+  std::uint64_t cache_bytes = 512ull << 20;
+  scheduler::playback_config playback{};
+  /// Leaves without notice after this (self->quit()).
+  std::chrono::nanoseconds session_length = std::chrono::minutes(10);
+  std::chrono::nanoseconds have_interval = std::chrono::seconds(10);
+  std::size_t neighbours_max = 20;
+  std::size_t upload_slots = 4;
+  bool uploads = true; // false: a free-rider (rejects every request)
+  /// An adversary for tests and scenarios: serves segments claiming a wrong root.
+  bool poison = false;
+};
+
+constexpr world::message_set viewer_messages =
+    world::messages_of<wire::swarm_peers, wire::have_ranges, wire::segment_request,
+                       wire::segment_cancel, wire::segment_reject, wire::segment_data>();
+
+using viewer_actor =
+    caf::typed_actor<caf::reacts_to<world::inbound>,
+                     caf::reacts_to<stream_wake_atom, std::uint64_t>,
+                     caf::reacts_to<have_tick_atom>, caf::reacts_to<session_end_atom>>;
+
+struct viewer_state {
+  /// A neighbour silent for this many have intervals has left: dropped.
+  static constexpr std::int64_t neighbour_silence_intervals = 3;
+  /// Requests remembered to check answers against (in flight plus retired ones,
+  /// whose late copies playback still accepts).
+  static constexpr std::size_t requests_remembered_max = 512;
+  static_assert(requests_remembered_max >= scheduler::playback_config::requests_in_flight_max +
+                                               scheduler::playback_config::retired_max);
+
+  struct neighbour {
+    core::node_id id;
+    std::int64_t last_heard_ns = 0;
+  };
+  struct asked {
+    core::node_id source;
+    std::uint32_t segment = 0;
+  };
+
+  world::node_context context;
+  viewer_config config;
+  manifest_ptr manifest;
+  caf::actor_clock::time_point origin;
+  core::random_generator generator{0};
+  std::optional<scheduler::playback> playback;
+  std::optional<storage::segment_cache> cache;
+  std::optional<segment_server> server;
+  std::vector<core::node_id> masternodes;  // at most playback sources_max
+  std::vector<neighbour> neighbours;       // at most neighbours_max
+  std::map<std::uint64_t, asked> requests; // by request id; <= requests_remembered_max
+  std::uint32_t pinned_first = 0;          // the cache's pinned window
+  bool pinned = false;
+  std::uint64_t bytes_uploaded = 0; // segments sent to other viewers
+  bool ended = false;
+  wake_timer timer;
+
+  struct metric_ids {
+    world::metrics::counter_id sessions_started = 0;
+    world::metrics::counter_id sessions_ended = 0;
+    world::metrics::counter_id played_ns = 0;
+    world::metrics::counter_id stall_ns = 0;
+    world::metrics::counter_id stalls = 0;
+    world::metrics::counter_id startup_failures = 0;
+    world::metrics::counter_id segments_played = 0;
+    world::metrics::counter_id segments_late = 0;
+    world::metrics::counter_id bytes_from_masternodes = 0;
+    world::metrics::counter_id bytes_from_viewers = 0;
+    world::metrics::counter_id duplicate_bytes = 0;
+    world::metrics::counter_id bytes_uploaded = 0;
+    world::metrics::counter_id requests = 0;
+    world::metrics::counter_id timeouts = 0;
+    world::metrics::counter_id rejects = 0;
+    world::metrics::counter_id bad_segments = 0;
+    world::metrics::histogram_id startup_delay_s = 0;
+    world::metrics::histogram_id share_ratio = 0;
+    world::metrics::event_id session_end = 0;
+  } metric;
+
+  static inline const char* name = "viewer";
+};
+
+viewer_actor::behavior_type viewer(viewer_actor::stateful_pointer<viewer_state> self,
+                                   world::node_context context, viewer_config config);
+
+} // namespace stakecast::peer

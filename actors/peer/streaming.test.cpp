@@ -1,0 +1,286 @@
+// Pins down the streaming actors end to end on the simulated world: a masternode and
+// a few viewers of a short virtual content (60 segments of 16 blocks at 1 Mbit/s,
+// about 126 s), wired by hand to a sim::kernel + sim::network + sim::telemetry as
+// sim/network.test.cpp does, run for a few virtual minutes (seed 7 for the network,
+// node seeds 1..n). Each test reads the "stream.*" counters and the per-session
+// "stream.session_end" events; its bound is the run's end time: a session that has
+// not finished playing by then fails the played-time or ended-count checks.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/core/sha256.hpp"
+#include "actors/core/virtual_content.hpp"
+#include "actors/peer/streaming.hpp"
+#include "sim/kernel.hpp"
+#include "sim/network.hpp"
+#include "sim/telemetry.hpp"
+
+using namespace stakecast;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct session_result {
+  std::uint64_t played_ns = 0;
+  std::uint64_t stall_ns = 0;
+};
+
+struct stream_world {
+  sim::kernel clock;
+  sim::telemetry trace{clock};
+  sim::network net;
+  core::manifest manifest;
+  core::content_id content;
+  peer::library_ptr library;
+  std::vector<caf::actor> actors;
+  std::map<core::node_id, session_result> sessions;
+
+  /// Access class 0: masternode (`masternode_uplink_bps` up); 1: viewers (20 Mbit/s
+  /// up, 100 Mbit/s down). One region, 20 ms one way.
+  explicit stream_world(double masternode_uplink_bps)
+      : net(clock, make_config(masternode_uplink_bps), 7, trace) {
+    core::hash256 seed;
+    seed.bytes[0] = 42;
+    manifest =
+        core::virtual_content{seed, 60ull * 16 * core::block_bytes}.make("test", 1'000'000, 2000);
+    content = core::id_of(manifest);
+    auto shelf = std::make_shared<peer::content_library>();
+    shelf->manifests.emplace(content, std::make_shared<const core::manifest>(manifest));
+    library = shelf;
+    trace.listen("stream.session_end",
+                 [this](const core::node_id& node, std::uint64_t played, std::uint64_t stalled) {
+                   sessions[node] = {played, stalled};
+                 });
+  }
+
+  static sim::network_config make_config(double masternode_uplink_bps) {
+    sim::network_config config;
+    config.regions.push_back("r0");
+    config.latency.assign(1, std::vector<sim::virtual_time>(1, 20ms));
+    config.access_classes.push_back({"masternode", masternode_uplink_bps, 1e9});
+    config.access_classes.push_back({"viewer", 20e6, 100e6});
+    return config;
+  }
+
+  world::node_context add_node(std::uint32_t access) {
+    const auto index = static_cast<sim::node_index>(net.node_count());
+    std::uint64_t word = index + 1;
+    const auto id = core::sha256({reinterpret_cast<const std::uint8_t*>(&word), sizeof(word)});
+    net.add_node(id, 0, access);
+    return world::node_context{id, word, nullptr, &net.transport_of(index), nullptr, &trace};
+  }
+
+  core::node_id add_masternode(double uplink_bps) {
+    const auto context = add_node(0);
+    peer::masternode_config config;
+    config.library = library;
+    config.hosted = {content};
+    config.uplink_bps = uplink_bps;
+    auto actor = clock.system().spawn(peer::masternode, context, config);
+    net.bind(static_cast<sim::node_index>(net.node_count() - 1), peer::masternode_messages,
+             caf::actor_cast<caf::strong_actor_ptr>(actor));
+    actors.push_back(caf::actor_cast<caf::actor>(actor));
+    return context.id;
+  }
+
+  peer::viewer_config viewer_config(const core::node_id& masternode) const {
+    peer::viewer_config config;
+    config.library = library;
+    config.content = content;
+    config.masternodes = {masternode};
+    config.uplink_bps = 20e6;
+    return config;
+  }
+
+  /// Adds a viewer node now and starts its session at `start`.
+  core::node_id add_viewer(sim::virtual_time start, peer::viewer_config config) {
+    const auto context = add_node(1);
+    const auto index = static_cast<sim::node_index>(net.node_count() - 1);
+    clock.at(start, [this, context, config, index] {
+      auto actor = clock.system().spawn(peer::viewer, context, config);
+      net.bind(index, peer::viewer_messages, caf::actor_cast<caf::strong_actor_ptr>(actor));
+      actors.push_back(caf::actor_cast<caf::actor>(actor));
+    });
+    return context.id;
+  }
+
+  void run(sim::virtual_time until) { REQUIRE(clock.run_until(until).empty()); }
+
+  std::int64_t counter(std::string_view name) const { return trace.counter_value(name); }
+
+  std::int64_t content_ns() const {
+    std::int64_t total = 0;
+    for (const auto& segment : manifest.segments)
+      total += std::int64_t{segment.duration_ms} * 1'000'000;
+    return total;
+  }
+};
+
+} // namespace
+
+TEST_CASE("viewers on a fast network play the whole content without a stall", "[streaming]") {
+  stream_world world(1e9);
+  const auto masternode = world.add_masternode(1e9);
+  std::vector<core::node_id> viewers;
+  for (int i = 0; i < 3; ++i)
+    viewers.push_back(world.add_viewer(std::chrono::seconds(i), world.viewer_config(masternode)));
+  world.run(5min);
+
+  CHECK(world.counter("stream.sessions_started") == 3);
+  CHECK(world.counter("stream.sessions_ended") == 3);
+  CHECK(world.counter("stream.startup_failures") == 0);
+  CHECK(world.counter("stream.stalls") == 0);
+  CHECK(world.counter("stream.stall_ns") == 0);
+  CHECK(world.counter("stream.bad_segments") == 0);
+  CHECK(world.counter("stream.segments_played") == 3 * 60);
+  CHECK(world.counter("stream.masternode_egress_bytes") > 0);
+  for (const auto& viewer : viewers) {
+    REQUIRE(world.sessions.count(viewer) == 1);
+    CHECK(world.sessions[viewer].played_ns == static_cast<std::uint64_t>(world.content_ns()));
+    CHECK(world.sessions[viewer].stall_ns == 0);
+  }
+  const auto* startup = world.trace.find_histogram("stream.startup_delay_s");
+  REQUIRE(startup != nullptr);
+  CHECK(startup->count() == 3);
+  CHECK(startup->max() < 1.0);
+}
+
+TEST_CASE("a later viewer gets segments from an earlier one when the masternode is slow",
+          "[streaming]") {
+  stream_world world(3e6);
+  const auto masternode = world.add_masternode(3e6);
+  const auto first = world.add_viewer(0s, world.viewer_config(masternode));
+  const auto second = world.add_viewer(30s, world.viewer_config(masternode));
+  world.run(6min);
+
+  CHECK(world.counter("stream.sessions_ended") == 2);
+  CHECK(world.counter("stream.startup_failures") == 0);
+  CHECK(world.counter("stream.bytes_from_viewers") > 0);
+  CHECK(world.counter("stream.bytes_uploaded") >= world.counter("stream.bytes_from_viewers"));
+  CHECK(world.counter("stream.bad_segments") == 0);
+  REQUIRE(world.sessions.count(first) == 1);
+  REQUIRE(world.sessions.count(second) == 1);
+  CHECK(world.sessions[second].played_ns == static_cast<std::uint64_t>(world.content_ns()));
+  const auto* share = world.trace.find_histogram("stream.share_ratio");
+  REQUIRE(share != nullptr);
+  CHECK(share->max() > 0.0);
+}
+
+TEST_CASE("a poisoning viewer is detected and its victim finishes from the masternode",
+          "[streaming]") {
+  stream_world world(3e6);
+  const auto masternode = world.add_masternode(3e6);
+  auto poisoner_config = world.viewer_config(masternode);
+  poisoner_config.poison = true;
+  world.add_viewer(0s, poisoner_config);
+  const auto victim = world.add_viewer(30s, world.viewer_config(masternode));
+  world.run(6min);
+
+  CHECK(world.counter("stream.sessions_ended") == 2);
+  CHECK(world.counter("stream.bad_segments") > 0);
+  CHECK(world.counter("stream.bytes_from_viewers") == 0);
+  REQUIRE(world.sessions.count(victim) == 1);
+  CHECK(world.sessions[victim].played_ns == static_cast<std::uint64_t>(world.content_ns()));
+}
+
+TEST_CASE("a session leaves when its time is up and reports what it played", "[streaming]") {
+  stream_world world(1e9);
+  const auto masternode = world.add_masternode(1e9);
+  auto config = world.viewer_config(masternode);
+  config.session_length = 30s;
+  const auto viewer = world.add_viewer(0s, config);
+  world.run(2min);
+
+  CHECK(world.counter("stream.sessions_ended") == 1);
+  REQUIRE(world.sessions.count(viewer) == 1);
+  CHECK(world.sessions[viewer].played_ns > 20'000'000'000ull);
+  CHECK(world.sessions[viewer].played_ns < 30'000'000'000ull);
+}
+
+TEST_CASE("a viewer whose content is unknown counts a startup failure", "[streaming]") {
+  stream_world world(1e9);
+  const auto masternode = world.add_masternode(1e9);
+  auto config = world.viewer_config(masternode);
+  config.content.bytes[0] ^= 1;
+  world.add_viewer(0s, config);
+  world.run(10s);
+  CHECK(world.counter("stream.sessions_ended") == 1);
+  CHECK(world.counter("stream.startup_failures") == 1);
+}
+
+TEST_CASE("a masternode answers a manifest request with the manifest", "[streaming]") {
+  stream_world world(1e9);
+  world.add_masternode(1e9);
+  world.add_node(1);
+  std::optional<wire::manifest_transfer> received;
+  auto sink = world.clock.system().spawn([&received](caf::event_based_actor*) -> caf::behavior {
+    return {[&received](const world::inbound& message) {
+      if (const auto* transfer = std::get_if<wire::manifest_transfer>(&message.body))
+        received = *transfer;
+    }};
+  });
+  world.net.bind(1, ~world::message_set{0}, caf::actor_cast<caf::strong_actor_ptr>(sink));
+  world.net.transport_of(1).send(world.net.id_of(0), wire::manifest_request{world.content});
+  world.run(1s);
+  REQUIRE(received.has_value());
+  CHECK(received->content == world.content);
+  auto decoded = core::decode_manifest(received->encoded.view());
+  REQUIRE(decoded);
+  CHECK(core::id_of(*decoded) == world.content);
+}
+
+TEST_CASE("a free rider rejects every request and its neighbour still finishes", "[streaming]") {
+  stream_world world(3e6);
+  const auto masternode = world.add_masternode(3e6);
+  auto rider = world.viewer_config(masternode);
+  rider.uploads = false;
+  world.add_viewer(0s, rider);
+  const auto honest = world.add_viewer(30s, world.viewer_config(masternode));
+  world.run(6min);
+
+  CHECK(world.counter("stream.sessions_ended") == 2);
+  CHECK(world.counter("stream.bytes_from_viewers") == 0);
+  CHECK(world.counter("stream.rejects") > 0);
+  REQUIRE(world.sessions.count(honest) == 1);
+  CHECK(world.sessions[honest].played_ns == static_cast<std::uint64_t>(world.content_ns()));
+}
+
+TEST_CASE("the same streaming run gives the same trace hash", "[streaming]") {
+  auto run_once = [] {
+    stream_world world(3e6);
+    const auto masternode = world.add_masternode(3e6);
+    for (int i = 0; i < 3; ++i)
+      world.add_viewer(std::chrono::seconds(20 * i), world.viewer_config(masternode));
+    world.run(4min);
+    return std::make_pair(world.trace.trace().value(), world.counter("stream.bytes_from_viewers"));
+  };
+  const auto first = run_once();
+  CHECK(first == run_once());
+  CHECK(first.second > 0);
+}
+
+TEST_CASE("a segment server holds a newcomer's first request until the rechoke it brings forward",
+          "[streaming]") {
+  peer::upload_queue_config config;
+  config.choking.policy = peer::choke_policy::round_robin;
+  peer::segment_server server(config, 0);
+  core::random_generator generator(1);
+  core::node_id requester;
+  requester.bytes[0] = 1;
+  peer::segment_server::outcome out;
+  server.offer(0, {requester, 1, {}, 0, 1000}, out);
+  CHECK(out.rejects.empty());
+  CHECK(server.waiting_count() == 1);
+  REQUIRE(server.next_wakeup() == std::optional<std::int64_t>{0});
+  server.run(0, generator, out);
+  CHECK(out.rejects.empty());
+  REQUIRE(out.started.size() == 1);
+  CHECK(out.started[0].request.requester == requester);
+  CHECK(server.waiting_count() == 0);
+}
