@@ -90,9 +90,11 @@ void network::send(node_index from, const core::node_id& to, wire::message messa
   }
   const std::int64_t now = clock_.now().count();
   const auto& access = config_.access_classes[access_[from]];
-  const std::int64_t tx_start = std::max(now, uplink_free_ns_[from]);
+  const bool bulk = bytes > control_message_bytes_max;
+  const std::int64_t tx_start = bulk ? std::max(now, uplink_free_ns_[from]) : now;
   const std::int64_t tx_end = tx_start + transmission_ns(bytes, access.uplink_bps);
-  uplink_free_ns_[from] = tx_end;
+  if (bulk)
+    uplink_free_ns_[from] = tx_end;
   std::int64_t path = config_.latency[region_[from]][region_[receiver]].count();
   if (config_.jitter.count() > 0)
     path += static_cast<std::int64_t>(random_.uniform(static_cast<std::uint64_t>(config_.jitter.count()) + 1));
@@ -107,8 +109,10 @@ void network::send(node_index from, const core::node_id& to, wire::message messa
   in_flight.from_incarnation = incarnation_[from];
   in_flight.to_incarnation = incarnation_[receiver];
   const std::int64_t first_bit = tx_start + path;
-  if (pending_first_bits_[receiver] == 0 &&
-      first_bit <= now + latency_into_min_ns_[region_[receiver]]) {
+  // A control message does not touch the downlink's queue, so its order of arrival
+  // does not matter either.
+  if (!bulk || (pending_first_bits_[receiver] == 0 &&
+                first_bit <= now + latency_into_min_ns_[region_[receiver]])) {
     claim_downlink(slot, first_bit);
     return;
   }
@@ -131,10 +135,13 @@ void network::on_first_bit(std::uint32_t slot) {
 void network::claim_downlink(std::uint32_t slot, std::int64_t first_bit_ns) {
   auto& in_flight = flights_[slot];
   const auto& access = config_.access_classes[access_[in_flight.to]];
-  const std::int64_t rx_start = std::max(first_bit_ns, downlink_free_ns_[in_flight.to]);
+  const bool bulk = in_flight.bytes > control_message_bytes_max;
+  const std::int64_t rx_start =
+    bulk ? std::max(first_bit_ns, downlink_free_ns_[in_flight.to]) : first_bit_ns;
   const std::int64_t rx_end =
     std::max(rx_start + transmission_ns(in_flight.bytes, access.downlink_bps), in_flight.last_bit_ns);
-  downlink_free_ns_[in_flight.to] = rx_end;
+  if (bulk)
+    downlink_free_ns_[in_flight.to] = rx_end;
   clock_.schedule(virtual_time{rx_end}, *this, delivery_tag, slot);
 }
 

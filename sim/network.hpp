@@ -16,6 +16,11 @@
 // message to B waits for its first bit and ours arrives within the least latency
 // into B's region, no message can claim B's downlink before ours, so it is claimed
 // at send time and the message costs one event instead of two, with the same result.
+// Links are FIFO queues at message granularity for bulk messages. Control messages
+// (at most `control_message_bytes_max`: requests, announcements, acknowledgements)
+// pay their own serialization time but neither wait for nor hold a link's queue: on
+// real TCP connections they go out between the packets of bulk transfers on other
+// connections, so a request never waits seconds behind someone else's segment.
 // Links are FIFO queues at message granularity. Protocols send bounded messages (a
 // frame is at most 4 MiB), so concurrent flows interleave message by message and
 // share a link about fairly.
@@ -75,6 +80,9 @@ struct network_stats {
 
 class network final : private event_sink {
 public:
+  /// Messages up to this size are control messages (see above).
+  static constexpr std::uint32_t control_message_bytes_max = 4096;
+
   network(kernel& clock, network_config config, std::uint64_t seed, telemetry& trace);
 
   node_index add_node(const core::node_id& id, std::uint32_t region, std::uint32_t access);

@@ -226,3 +226,21 @@ TEST_CASE("loss drops about the configured fraction") {
   CHECK(world.net.stats().dropped_loss < 2700);
   CHECK(world.arrivals[b].size() == 10'000 - world.net.stats().dropped_loss);
 }
+
+TEST_CASE("a control message does not wait behind bulk data on a busy link") {
+  // 4 MB queued on a 2 Mbit/s uplink take 16 s; a 100-byte request sent after them
+  // still arrives after its latency and its own serialization, as it would between
+  // the packets of the bulk connections.
+  fixture world(2e6, 100e6, 20ms);
+  auto a = world.add();
+  auto b = world.add();
+  auto c = world.add();
+  for (int i = 0; i < 4; ++i)
+    world.send(a, b, megabyte);
+  world.send(a, c, 100);
+  world.run();
+  REQUIRE(world.arrivals[c].size() == 1);
+  CHECK(world.arrivals[c][0].at_seconds == Approx(0.0204).epsilon(0.01));
+  REQUIRE(world.arrivals[b].size() == 4);
+  CHECK(world.arrivals[b].back().at_seconds == Approx(16.02).epsilon(1e-3));
+}

@@ -345,7 +345,9 @@ void playback::issue(segment_index segment, const source_entry& source) {
                         .segment = segment,
                         .source = source.id,
                         .kind = source.kind,
-                        .timeout_at_ns = now_ns_ + config_.request_timeout_ns});
+                        .timeout_at_ns = now_ns_ + (source.kind == source_kind::viewer
+                                                                    ? config_.viewer_request_timeout_ns
+                                                                    : config_.request_timeout_ns)});
   ++find_source(source.id)->outstanding;
   ++qoe_.requests;
   outbox_.push_back(request_action{.id = id, .segment = segment, .source = source.id});
@@ -418,13 +420,19 @@ void playback::plan(core::random_generator& generator) {
       return a.viewer_holders < b.viewer_holders;
     return a.segment < b.segment;
   });
+  const auto viewer_requests_max = config_.outstanding_total_max - config_.urgent_reserve;
+  auto viewer_requests = static_cast<std::size_t>(
+    std::count_if(in_flight_.begin(), in_flight_.end(),
+                  [](const request_entry& request) { return request.kind == source_kind::viewer; }));
   for (const auto& entry : to_viewers) {
-    if (in_flight_.size() >= config_.outstanding_total_max)
+    if (in_flight_.size() >= config_.outstanding_total_max || viewer_requests >= viewer_requests_max)
       return;
     if (!entry.urgent && entry.viewer_holders == 0)
       continue; // waits until urgent, then goes to a masternode
-    if (const auto* source = choose_viewer(entry.segment, generator))
+    if (const auto* source = choose_viewer(entry.segment, generator)) {
       issue(entry.segment, *source);
+      ++viewer_requests;
+    }
   }
 }
 

@@ -175,6 +175,7 @@ playback_config single_requests() {
   playback_config config;
   config.outstanding_per_source_max = 1;
   config.outstanding_total_max = 1;
+  config.urgent_reserve = 0; // one request at a time, to viewers too
   config.urgent_ns = 0; // nothing is urgent while starting: only viewers are asked
   return config;
 }
@@ -208,6 +209,7 @@ TEST_CASE("the earliest deadlines are requested first") {
   playback_config config;
   config.outstanding_per_source_max = 3;
   config.outstanding_total_max = 3;
+  config.urgent_reserve = 0;
   playback session(config, content(10), 4, 0); // starts at segment 4
   core::random_generator generator(1);
   REQUIRE(session.add_source(node(1), source_kind::masternode));
@@ -591,4 +593,35 @@ TEST_CASE("the same seed replays the same session") {
   second_run.run_on_wakeups(600 * second);
   CHECK(first.log == second_run.log);
   CHECK(first.session.qoe() == second_run.session.qoe());
+}
+
+TEST_CASE("slow viewers never hold the requests an urgent segment needs") {
+  // Default config: 8 requests in all, 2 of them kept for urgent masternode requests.
+  // Ten viewers hold everything and never answer; the masternode answers at once.
+  // Viewers get at most 6 requests, and every segment that turns urgent still goes
+  // to the masternode, so playback never waits on the slow viewers.
+  playback session(playback_config{}, content(100), 0, 0);
+  core::random_generator generator(3);
+  REQUIRE(session.add_source(node(1), source_kind::masternode));
+  for (std::size_t index = 10; index < 20; ++index) {
+    REQUIRE(session.add_source(node(index), source_kind::viewer));
+    hold_all(session, node(index));
+  }
+  std::size_t to_viewers = 0;
+  std::int64_t now = 0;
+  for (int round = 0; round < 40; ++round, now += 500 * ms) {
+    for (const auto& request : requests_in(session.step(now, generator))) {
+      if (request.source == node(1))
+        CHECK(session.on_segment(now, request.id, true) == arrival::accepted);
+      else
+        ++to_viewers;
+    }
+    std::size_t viewer_outstanding = 0;
+    for (std::size_t index = 10; index < 20; ++index)
+      viewer_outstanding += session.outstanding(node(index));
+    CHECK(viewer_outstanding <= 6);
+  }
+  CHECK(to_viewers >= 6);
+  CHECK(session.qoe().stall_count == 0);
+  CHECK(session.state() == playback_state::playing);
 }

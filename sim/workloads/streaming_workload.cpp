@@ -231,6 +231,7 @@ void read_playback(node_reader& section, scheduler::playback_config& playback) {
   read("window", playback.window_ns);
   read("urgent", playback.urgent_ns);
   read("request_timeout", playback.request_timeout_ns);
+  read("viewer_request_timeout", playback.viewer_request_timeout_ns);
 }
 
 std::unique_ptr<workload> make_streaming(node_reader& section) {
