@@ -59,6 +59,8 @@ template <class Self> bool take_wakeup(Self self, std::uint64_t generation) {
 upload_queue_config queue_config(choke_policy policy, std::size_t upload_slots, double uplink_bps) {
   upload_queue_config config;
   config.choking.policy = policy;
+  // Masternodes serve every requester in turn; viewers reciprocate (DESIGN.md).
+  config.chokes = policy == choke_policy::tit_for_tat;
   config.choking.upload_slots =
       std::clamp<std::size_t>(upload_slots, 1, choker_config::upload_slots_max);
   // Clamped as a double first, so that no value (NaN included) overflows the cast.
@@ -586,7 +588,12 @@ void viewer_on_reject(viewer_pointer self, const core::node_id& from,
     return;
   const std::int64_t now = now_ns(self);
   heard_from(state, from, now);
-  state.playback->on_reject(now, message.request_id);
+  // Not holding the segment lasts until the sender announces otherwise; being busy
+  // (choked, full queues) passes within seconds.
+  const auto why = message.reason == static_cast<std::uint8_t>(wire::reject_reason::not_held)
+                     ? scheduler::playback::refusal::not_held
+                     : scheduler::playback::refusal::busy;
+  state.playback->on_reject(now, message.request_id, why);
   drive(self);
 }
 

@@ -128,7 +128,7 @@ offer_result upload_queue::offer(std::int64_t now_ns, const segment_request& req
     if (queued || is_running(request.requester, request.request_id))
       return offer_result::duplicate_request;
     entry->offered_this_round = true; // asking is interest, even when choked
-    if (!entry->unchoked) {
+    if (config_.chokes && !entry->unchoked) {
       bring_rechoke_forward(now_ns);
       return offer_result::requester_choked;
     }
@@ -185,7 +185,7 @@ std::optional<std::size_t> upload_queue::next_to_serve() const noexcept {
   for (std::size_t step = 0; step < count; ++step) {
     const std::size_t index = (first + step) % count;
     const requester_entry& entry = requesters_[index];
-    if (entry.unchoked && !entry.queued.empty())
+    if ((entry.unchoked || !config_.chokes) && !entry.queued.empty())
       return index;
   }
   return std::nullopt;
@@ -268,6 +268,11 @@ rechoke_result upload_queue::rechoke(std::int64_t now_ns, core::random_generator
     entry.offered_this_round = false;
   }
   rechoke_result result;
+  if (!config_.chokes) {
+    previous_rechoke_ns_ = now_ns;
+    next_rechoke_ns_ = now_ns + config_.choking.rechoke_interval_ns;
+    return result;
+  }
   const std::vector<core::node_id> before = choker_.unchoked();
   const std::vector<core::node_id> after = choker_.rechoke(now_ns, generator);
   result.changes = diff_unchoked(before, after);
@@ -304,7 +309,7 @@ std::optional<std::int64_t> upload_queue::next_wakeup() const {
       std::any_of(requesters_.begin(), requesters_.end(), [this](const requester_entry& entry) {
         return entry.unchoked || is_interested(entry);
       });
-  if (rechoke_matters && (!wakeup || next_rechoke_ns_ < *wakeup))
+  if (config_.chokes && rechoke_matters && (!wakeup || next_rechoke_ns_ < *wakeup))
     wakeup = next_rechoke_ns_;
   return wakeup;
 }

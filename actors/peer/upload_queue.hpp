@@ -98,6 +98,10 @@ struct upload_queue_config {
   /// The choker's policy, slot count and round length; `choking.upload_slots` is also
   /// the number of transfers running at once.
   choker_config choking{};
+  /// Whether requesters are choked at all. A masternode does not choke: it is paid
+  /// for what it serves and serves every requester in turn (round robin across
+  /// requesters, FIFO within one), bounded by its queues; only viewers reciprocate.
+  bool chokes = true;
   /// The node's configured uplink: 10 Mbit/s, a typical home connection.
   std::uint64_t uplink_bps = 10'000'000;
   /// Requests queued per requester: 8, a pipeline deep enough for a viewer's

@@ -297,8 +297,9 @@ template <class Predicate> void playback::cancel_where(Predicate predicate) {
     cancel(*take_in_flight(id));
 }
 
-void playback::exclude(segment_index segment, const core::node_id& source) {
-  const auto until_ns = now_ns_ + config_.exclusion_ns;
+void playback::exclude(segment_index segment, const core::node_id& source,
+                       std::int64_t duration_ns) {
+  const auto until_ns = now_ns_ + duration_ns;
   for (auto& entry : exclusions_) {
     if (entry.segment == segment && entry.source == source) {
       entry.until_ns = std::max(entry.until_ns, until_ns);
@@ -332,7 +333,7 @@ void playback::expire_timeouts() {
     if (now_ns_ < request.timeout_at_ns)
       return false;
     ++qoe_.timeouts;
-    exclude(request.segment, request.source);
+    exclude(request.segment, request.source, config_.exclusion_ns);
     return true;
   });
 }
@@ -472,13 +473,14 @@ arrival playback::on_segment(std::int64_t now_ns, request_id id, bool verified) 
   return arrival::accepted;
 }
 
-bool playback::on_reject(std::int64_t now_ns, request_id id) {
+bool playback::on_reject(std::int64_t now_ns, request_id id, refusal why) {
   advance(now_ns);
   const auto request = take_in_flight(id);
   if (!request)
     return false;
   ++qoe_.rejects;
-  exclude(request->segment, request->source);
+  exclude(request->segment, request->source,
+          why == refusal::busy ? config_.busy_backoff_ns : config_.exclusion_ns);
   return true;
 }
 

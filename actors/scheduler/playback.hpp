@@ -121,9 +121,13 @@ struct playback_config {
   /// is also asked of a masternode (endgame). On scenarios/quickstart.yaml 4 s gave
   /// 17.7 % duplicate bytes, 20 s 3.1 %, 30 s 2.1 %, rebuffering unchanged.
   std::int64_t viewer_request_timeout_ns = 30'000'000'000;
-  /// A source that timed out or rejected a segment is not asked for it again during
-  /// this long: 30 s, about a have-range refresh.
+  /// A source that timed out or said it does not hold a segment is not asked for it
+  /// again during this long: 30 s, about a have-range refresh.
   std::int64_t exclusion_ns = 30'000'000'000;
+  /// A source that said it is busy (choked us, or its queues are full) is not asked
+  /// for that segment during this long: 2 s. Slots turn over within seconds; waiting
+  /// 30 s would starve a flash crowd in which every source is busy at first.
+  std::int64_t busy_backoff_ns = 2'000'000'000;
   /// Requests outstanding to one source: 2, one in service and one queued, so the
   /// source never idles between answers.
   std::size_t outstanding_per_source_max = 2;
@@ -142,7 +146,8 @@ struct playback_config {
            urgent_ns >= 0 && urgent_ns <= window_ns && request_timeout_ns > 0 &&
            request_timeout_ns <= setting_ns_max && viewer_request_timeout_ns > 0 &&
            viewer_request_timeout_ns <= setting_ns_max && exclusion_ns >= 0 &&
-           exclusion_ns <= setting_ns_max && outstanding_per_source_max >= 1 &&
+           exclusion_ns <= setting_ns_max && busy_backoff_ns >= 0 &&
+           busy_backoff_ns <= setting_ns_max && outstanding_per_source_max >= 1 &&
            outstanding_total_max >= outstanding_per_source_max &&
            outstanding_total_max <= requests_in_flight_max &&
            urgent_reserve < outstanding_total_max;
@@ -260,7 +265,9 @@ public:
   arrival on_segment(std::int64_t now_ns, request_id id, bool verified);
   /// The source answered "no" to request `id` (does not hold it, choked, busy).
   /// False when `id` is not in flight.
-  bool on_reject(std::int64_t now_ns, request_id id);
+  /// Why a source refused a request.
+  enum class refusal : std::uint8_t { not_held, busy };
+  bool on_reject(std::int64_t now_ns, request_id id, refusal why = refusal::not_held);
   /// Moves the playhead to the start of `segment`; cancels requests outside the new
   /// window. REQUIRES: segment < segment_count(). Ignored once closed.
   void seek(std::int64_t now_ns, segment_index segment);
@@ -330,7 +337,7 @@ private:
   const source_entry* find_source(const core::node_id& source) const noexcept;
   static bool holds(const source_entry& source, segment_index segment) noexcept;
   bool is_excluded(segment_index segment, const core::node_id& source) const noexcept;
-  void exclude(segment_index segment, const core::node_id& source);
+  void exclude(segment_index segment, const core::node_id& source, std::int64_t duration_ns);
   std::size_t copies_in_flight(segment_index segment, bool& any_to_masternode) const noexcept;
   std::size_t viewer_holders(segment_index segment) const noexcept;
   bool masternode_may_serve(segment_index segment) const noexcept;
