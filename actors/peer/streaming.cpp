@@ -228,6 +228,17 @@ void masternode_reject(masternode_pointer self, const core::node_id& to,
   self->state.context.telemetry->add(self->state.metric.rejects, 1);
 }
 
+/// Puts `viewer` first among the content's recent viewers: those that joined or were
+/// served last, who hold the most useful segments for a newcomer.
+void remember_viewer(masternode_state& state, masternode_state::hosted_content& content,
+                     const core::node_id& viewer) {
+  auto& recent = content.recent_viewers;
+  std::erase(recent, viewer);
+  recent.push_front(viewer);
+  while (recent.size() > state.config.recent_viewers_max)
+    recent.pop_back();
+}
+
 /// Runs the server and sends what it decided, then re-arms the timer.
 void masternode_serve(masternode_pointer self, segment_server::outcome out) {
   auto& state = self->state;
@@ -245,6 +256,7 @@ void masternode_serve(masternode_pointer self, segment_server::outcome out) {
                             wire::payload::virtual_of(request.size_bytes,
                                                       manifest.segment_roots[request.segment])});
     state.context.telemetry->add(state.metric.egress_bytes, request.size_bytes);
+    remember_viewer(state, found->second, request.requester);
   }
   for (const segment_server::reject& reject : out.rejects)
     masternode_reject(self, reject.request.requester,
@@ -261,18 +273,14 @@ void masternode_on_join(masternode_pointer self, const core::node_id& from,
     send(self, from, std::move(answer)); // not ours: no peers to give
     return;
   }
-  auto& recent = found->second.recent_viewers;
-  for (const core::node_id& viewer : recent) {
+  for (const core::node_id& viewer : found->second.recent_viewers) {
     if (answer.peers.size() >= limits::peer_list_count_max)
       break;
     if (viewer != from)
       answer.peers.push_back(viewer);
   }
   send(self, from, std::move(answer));
-  std::erase(recent, from);
-  recent.push_front(from);
-  while (recent.size() > state.config.recent_viewers_max)
-    recent.pop_back();
+  remember_viewer(state, found->second, from);
 }
 
 void masternode_on_request(masternode_pointer self, const core::node_id& from,
@@ -663,6 +671,14 @@ void viewer_on_have_tick(viewer_pointer self) {
   const wire::have_ranges ours = our_ranges(state);
   for (const viewer_state::neighbour& neighbour : state.neighbours)
     send(self, neighbour.id, ours);
+  // Short of neighbours (a swarm that was empty when we joined, neighbours that
+  // left): ask the next masternode, in turn, for viewers it joined or served lately.
+  if (state.neighbours.size() < neighbours_max(state) && !state.config.masternodes.empty()) {
+    const auto& masternode =
+      state.config.masternodes[state.rejoins++ % state.config.masternodes.size()];
+    send(self, masternode,
+         wire::swarm_join{state.config.content, state.playback->playhead_segment()});
+  }
   self->delayed_send(self, state.config.have_interval, have_tick_atom::value);
   drive(self);
 }

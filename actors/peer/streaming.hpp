@@ -262,6 +262,7 @@ struct viewer_state {
   std::optional<storage::segment_cache> cache;
   std::optional<segment_server> server;
   std::vector<core::node_id> masternodes;  // at most playback sources_max
+  std::uint64_t rejoins = 0;            // swarm_join sent after the first
   std::vector<neighbour> neighbours;       // at most neighbours_max
   std::map<std::uint64_t, asked> requests; // by request id; <= requests_remembered_max
   std::uint32_t pinned_first = 0;          // the cache's pinned window
