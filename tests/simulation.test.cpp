@@ -47,7 +47,8 @@ nlohmann::ordered_json comparable(nlohmann::ordered_json summary) {
 } // namespace
 
 TEST_CASE("same scenario and seed give the same trace hash and summary but another seed does not") {
-  for (const auto* scenario : {"tests/scenarios/gossip-faults.yaml", "tests/scenarios/ping-pairs.yaml"}) {
+  for (const auto* scenario : {"tests/scenarios/gossip-faults.yaml", "tests/scenarios/ping-pairs.yaml",
+                               "tests/scenarios/streaming-small.yaml"}) {
     INFO("scenario " << scenario);
     auto first = run_scenario(scenario);
     auto second = run_scenario(scenario);
