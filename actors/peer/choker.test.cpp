@@ -19,6 +19,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/ids.hpp"
+
 using namespace stakecast;
 using peer::choke_policy;
 using peer::choker;
@@ -28,14 +30,7 @@ namespace {
 
 constexpr std::int64_t round_ns = 10'000'000'000;
 
-// Ids whose order is the order of `index`.
-core::node_id node(std::size_t index) {
-  core::node_id id;
-  id.bytes[0] = static_cast<std::uint8_t>(index >> 8);
-  id.bytes[1] = static_cast<std::uint8_t>(index & 0xff);
-  id.bytes[31] = 0x5c;
-  return id;
-}
+using test::node;
 
 choker_config config_of(choke_policy policy, std::size_t upload_slots) {
   choker_config config;

@@ -15,6 +15,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/ids.hpp"
+
 using namespace stakecast;
 using peer::choke_policy;
 using peer::offer_result;
@@ -29,13 +31,7 @@ constexpr std::int64_t round_ns = 10'000'000'000;
 // 8 Mbit/s: one byte per microsecond, so S bytes take S * 1000 ns.
 constexpr std::uint64_t uplink_bps = 8'000'000;
 
-core::node_id node(std::size_t index) {
-  core::node_id id;
-  id.bytes[0] = static_cast<std::uint8_t>(index >> 8);
-  id.bytes[1] = static_cast<std::uint8_t>(index & 0xff);
-  id.bytes[31] = 0x7a;
-  return id;
-}
+using test::node;
 
 core::content_id content() {
   core::content_id id;

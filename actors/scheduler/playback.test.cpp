@@ -19,6 +19,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/ids.hpp"
+
 using namespace stakecast;
 using scheduler::action;
 using scheduler::arrival;
@@ -38,14 +40,7 @@ constexpr std::int64_t ms = 1'000'000;
 constexpr std::int64_t second = 1'000 * ms;
 constexpr std::uint64_t segment_bytes = 750'000;
 
-// Ids whose order is the order of `index`.
-core::node_id node(std::size_t index) {
-  core::node_id id;
-  id.bytes[0] = static_cast<std::uint8_t>(index >> 8);
-  id.bytes[1] = static_cast<std::uint8_t>(index & 0xff);
-  id.bytes[31] = 0x5c;
-  return id;
-}
+using test::node;
 
 std::vector<scheduler::segment_info> content(std::size_t count) {
   return std::vector<scheduler::segment_info>(count, {segment_bytes, 2 * second});
