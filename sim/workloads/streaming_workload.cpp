@@ -146,12 +146,12 @@ void streaming_workload::arrive(simulation& sim, std::optional<std::uint32_t> vi
     ++arrivals_without_node_;
     return;
   }
-  const node_index node = next_viewer_node_++;
-  const auto rank = video_rank ? *video_rank : popularity_->draw(*random_);
   // Sessions end before the run does, so that every session reports its figures.
   const auto left = sim.config().duration - sim.kernel().now() - 1ms;
   if (left < session_min)
     return;
+  const node_index node = next_viewer_node_++;
+  const auto rank = video_rank ? *video_rank : popularity_->draw(*random_);
   peer::viewer_config config;
   config.library = library_;
   config.content = videos_[rank];
