@@ -623,15 +623,19 @@ void viewer_on_have(viewer_pointer self, const core::node_id& from,
   drive(self);
 }
 
-void viewer_on_peers(viewer_pointer self, const wire::swarm_peers& message) {
+/// Peers from a masternode's list, or from a neighbour's (peer exchange).
+void viewer_on_peers(viewer_pointer self, const core::node_id& from,
+                     const wire::swarm_peers& message) {
   auto& state = self->state;
   if (message.content != state.config.content)
     return;
   const std::int64_t now = now_ns(self);
+  const bool exchanged = !is_masternode(state, from);
   for (const core::node_id& peer : message.peers) {
     if (state.neighbours.size() >= neighbours_max(state))
       break;
-    add_neighbour(self, peer, now);
+    if (add_neighbour(self, peer, now) && exchanged)
+      state.context.telemetry->add(state.metric.neighbours_from_exchange, 1);
   }
 }
 
@@ -671,6 +675,17 @@ void viewer_on_have_tick(viewer_pointer self) {
   const wire::have_ranges ours = our_ranges(state);
   for (const viewer_state::neighbour& neighbour : state.neighbours)
     send(self, neighbour.id, ours);
+  // Peer exchange: one neighbour in turn hears who our other neighbours are, so
+  // holders spread through the swarm and not only through masternodes' lists. One
+  // message per tick keeps the cost to a tenth of a message per second per viewer.
+  if (state.neighbours.size() > 1) {
+    const auto& target = state.neighbours[state.exchanges++ % state.neighbours.size()].id;
+    wire::swarm_peers known{state.config.content, {}};
+    for (const viewer_state::neighbour& neighbour : state.neighbours)
+      if (neighbour.id != target && known.peers.size() < limits::peer_list_count_max)
+        known.peers.push_back(neighbour.id);
+    send(self, target, std::move(known));
+  }
   // Short of neighbours (a swarm that was empty when we joined, neighbours that
   // left): ask the next masternode, in turn, for viewers it joined or served lately.
   if (state.neighbours.size() < neighbours_max(state) && !state.config.masternodes.empty()) {
@@ -702,6 +717,7 @@ void register_metrics(viewer_state& state) {
       telemetry.counter("stream.timeouts"),
       telemetry.counter("stream.rejects"),
       telemetry.counter("stream.bad_segments"),
+      telemetry.counter("stream.neighbours_from_exchange"),
       telemetry.histogram("stream.startup_delay_s"),
       telemetry.histogram("stream.share_ratio"),
       telemetry.event_kind("stream.session_end"),
@@ -779,7 +795,7 @@ viewer_actor::behavior_type viewer(viewer_pointer self, world::node_context cont
             [&](const auto& body) {
               using body_type = std::decay_t<decltype(body)>;
               if constexpr (std::is_same_v<body_type, wire::swarm_peers>)
-                viewer_on_peers(self, body);
+                viewer_on_peers(self, message.from, body);
               else if constexpr (std::is_same_v<body_type, wire::have_ranges>)
                 viewer_on_have(self, message.from, body);
               else if constexpr (std::is_same_v<body_type, wire::segment_request>)

@@ -263,6 +263,7 @@ struct viewer_state {
   std::optional<segment_server> server;
   std::vector<core::node_id> masternodes;  // at most playback sources_max
   std::uint64_t rejoins = 0;            // swarm_join sent after the first
+  std::uint64_t exchanges = 0;          // peer lists sent to neighbours (exchange)
   std::vector<neighbour> neighbours;       // at most neighbours_max
   std::map<std::uint64_t, asked> requests; // by request id; <= requests_remembered_max
   std::uint32_t pinned_first = 0;          // the cache's pinned window
@@ -288,6 +289,7 @@ struct viewer_state {
     world::metrics::counter_id timeouts = 0;
     world::metrics::counter_id rejects = 0;
     world::metrics::counter_id bad_segments = 0;
+    world::metrics::counter_id neighbours_from_exchange = 0;
     world::metrics::histogram_id startup_delay_s = 0;
     world::metrics::histogram_id share_ratio = 0;
     world::metrics::event_id session_end = 0;

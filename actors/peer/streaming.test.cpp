@@ -284,3 +284,21 @@ TEST_CASE("a segment server holds a newcomer's first request until the rechoke i
   CHECK(out.started[0].request.requester == requester);
   CHECK(server.waiting_count() == 0);
 }
+
+TEST_CASE("viewers meet through peer exchange what no masternode told them", "[streaming]") {
+  // A joins only masternode 1 and C only masternode 2; B joins both, so only B knows
+  // A and C. Peer exchange lets one of them learn of the other (the other then learns
+  // of it from its have-ranges, which is not counted): without exchange, 0.
+  stream_world world(1e9);
+  const auto first_masternode = world.add_masternode(1e9);
+  const auto second_masternode = world.add_masternode(1e9);
+  auto only_first = world.viewer_config(first_masternode);
+  auto only_second = world.viewer_config(second_masternode);
+  auto both = world.viewer_config(first_masternode);
+  both.masternodes.push_back(second_masternode);
+  world.add_viewer(0s, only_first);
+  world.add_viewer(1s, only_second);
+  world.add_viewer(2s, both);
+  world.run(1min);
+  CHECK(world.counter("stream.neighbours_from_exchange") >= 1);
+}
