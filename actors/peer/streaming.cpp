@@ -522,6 +522,8 @@ void report(viewer_state& state) {
   add(metric.timeouts, qoe.timeouts);
   add(metric.rejects, qoe.rejects);
   add(metric.bad_segments, qoe.bad_segments);
+  add(metric.seeks, qoe.seek_count);
+  add(metric.seek_wait_ns, static_cast<std::uint64_t>(qoe.seek_wait_ns));
   if (qoe.startup_delay_ns)
     telemetry.record(metric.startup_delay_s, static_cast<double>(*qoe.startup_delay_ns) / 1e9);
   else
@@ -718,6 +720,8 @@ void register_metrics(viewer_state& state) {
       telemetry.counter("stream.rejects"),
       telemetry.counter("stream.bad_segments"),
       telemetry.counter("stream.neighbours_from_exchange"),
+      telemetry.counter("stream.seeks"),
+      telemetry.counter("stream.seek_wait_ns"),
       telemetry.histogram("stream.startup_delay_s"),
       telemetry.histogram("stream.share_ratio"),
       telemetry.event_kind("stream.session_end"),
@@ -783,6 +787,9 @@ viewer_actor::behavior_type viewer(viewer_pointer self, world::node_context cont
   if (state.manifest) {
     self->delayed_send(self, std::max(state.config.session_length, std::chrono::nanoseconds{0}),
                        session_end_atom::value);
+    for (const auto& seek : state.config.seeks)
+      self->delayed_send(self, std::max(seek.at, std::chrono::nanoseconds{0}), seek_atom::value,
+                         seek.segment);
     start_session(self);
   } else {
     self->send(self, session_end_atom::value); // nothing to play: a startup failure
@@ -815,6 +822,13 @@ viewer_actor::behavior_type viewer(viewer_pointer self, world::node_context cont
       },
       [self](have_tick_atom) { viewer_on_have_tick(self); },
       [self](session_end_atom) { end_session(self); },
+      [self](seek_atom, std::uint32_t segment) {
+        auto& session = self->state;
+        if (session.ended || !session.playback || segment >= session.manifest->segments.size())
+          return;
+        session.playback->seek(now_ns(self), segment);
+        drive(self);
+      },
   };
 }
 

@@ -93,6 +93,8 @@ using stream_wake_atom = caf::atom_constant<caf::atom("strmwake")>;
 using have_tick_atom = caf::atom_constant<caf::atom("havetick")>;
 /// Viewer: the session's time is up.
 using session_end_atom = caf::atom_constant<caf::atom("sessend")>;
+/// A viewer jumps to a segment (scheduled from viewer_config::seeks).
+using seek_atom = caf::atom_constant<caf::atom("seek")>;
 
 /// Serves whole segments through an `upload_queue`, the part the masternode and an
 /// uploading viewer share: the queue plus the held choked requests (header comment).
@@ -224,6 +226,12 @@ struct viewer_config {
   bool uploads = true; // false: a free-rider (rejects every request)
   /// An adversary for tests and scenarios: serves segments claiming a wrong root.
   bool poison = false;
+  /// Jumps during the session: at `at` after its start, to segment `segment`.
+  struct planned_seek {
+    std::chrono::nanoseconds at{0};
+    std::uint32_t segment = 0;
+  };
+  std::vector<planned_seek> seeks;
 };
 
 constexpr world::message_set viewer_messages =
@@ -233,7 +241,8 @@ constexpr world::message_set viewer_messages =
 using viewer_actor =
     caf::typed_actor<caf::reacts_to<world::inbound>,
                      caf::reacts_to<stream_wake_atom, std::uint64_t>,
-                     caf::reacts_to<have_tick_atom>, caf::reacts_to<session_end_atom>>;
+                     caf::reacts_to<have_tick_atom>, caf::reacts_to<session_end_atom>,
+                     caf::reacts_to<seek_atom, std::uint32_t>>;
 
 struct viewer_state {
   /// A neighbour silent for this many have intervals has left: dropped.
@@ -290,6 +299,8 @@ struct viewer_state {
     world::metrics::counter_id rejects = 0;
     world::metrics::counter_id bad_segments = 0;
     world::metrics::counter_id neighbours_from_exchange = 0;
+    world::metrics::counter_id seeks = 0;
+    world::metrics::counter_id seek_wait_ns = 0;
     world::metrics::histogram_id startup_delay_s = 0;
     world::metrics::histogram_id share_ratio = 0;
     world::metrics::event_id session_end = 0;

@@ -302,3 +302,22 @@ TEST_CASE("viewers meet through peer exchange what no masternode told them", "[s
   world.run(1min);
   CHECK(world.counter("stream.neighbours_from_exchange") >= 1);
 }
+
+TEST_CASE("a viewer that seeks jumps ahead and plays on from there", "[streaming]") {
+  // One viewer on a fast network seeks at 20 s from the start to segment 40 of 60:
+  // it plays less than the whole content (the skipped part is never played), waits
+  // briefly after the seek, and finishes without a stall.
+  stream_world world(1e9);
+  const auto masternode = world.add_masternode(1e9);
+  auto config = world.viewer_config(masternode);
+  config.seeks = {{20s, 40}};
+  const auto viewer = world.add_viewer(0s, config);
+  world.run(5min);
+  CHECK(world.counter("stream.seeks") == 1);
+  CHECK(world.counter("stream.seek_wait_ns") > 0);
+  CHECK(world.counter("stream.seek_wait_ns") < 5'000'000'000);
+  CHECK(world.counter("stream.stalls") == 0);
+  REQUIRE(world.sessions.count(viewer) == 1);
+  CHECK(world.sessions[viewer].played_ns > 0);
+  CHECK(world.sessions[viewer].played_ns < static_cast<std::uint64_t>(world.content_ns()) * 3 / 4);
+}

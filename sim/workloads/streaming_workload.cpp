@@ -164,8 +164,29 @@ void streaming_workload::arrive(simulation& sim, std::optional<std::uint32_t> vi
   config.neighbours_max = params_.neighbours;
   config.upload_slots = params_.viewer_upload_slots;
   config.uploads = !random_->bernoulli(params_.free_rider_share);
+  config.seeks = plan_seeks(*library_->manifests.at(videos_[rank]), config.session_length);
   auto actor = sim.kernel().system().spawn(peer::viewer, sim.context_of(node), config);
   sim.bind(node, peer::viewer_messages, caf::actor_cast<caf::actor>(actor));
+}
+
+std::vector<peer::viewer_config::planned_seek>
+streaming_workload::plan_seeks(const core::manifest& manifest, virtual_time session_length) {
+  std::vector<peer::viewer_config::planned_seek> planned;
+  if (params_.seeking.probability_per_minute <= 0.0)
+    return planned;
+  virtual_time content_length{0};
+  for (const auto& segment : manifest.segments)
+    content_length += std::chrono::milliseconds(segment.duration_ms);
+  for (const auto& seek : params_.seeking.seeks(*random_, session_length, content_length)) {
+    // The segment playing at the seek's position.
+    virtual_time start{0};
+    std::uint32_t segment = 0;
+    while (segment + 1 < manifest.segments.size() &&
+           start + std::chrono::milliseconds(manifest.segments[segment].duration_ms) <= seek.position)
+      start += std::chrono::milliseconds(manifest.segments[segment++].duration_ms);
+    planned.push_back({seek.at, segment});
+  }
+  return planned;
 }
 
 void streaming_workload::restart_node(simulation& sim, node_index node) {
@@ -204,6 +225,8 @@ void streaming_workload::report(const simulation& sim, nlohmann::ordered_json& s
   streaming["sessions_ended"] = counter("stream.sessions_ended");
   streaming["startup_failures"] = counter("stream.startup_failures");
   streaming["stalls"] = counter("stream.stalls");
+  streaming["seeks"] = counter("stream.seeks");
+  streaming["seek_wait_s"] = static_cast<double>(counter("stream.seek_wait_ns")) / 1e9;
   streaming["bad_segments"] = counter("stream.bad_segments");
   streaming["played_hours"] = static_cast<double>(played) / 3.6e12;
 }
@@ -268,6 +291,8 @@ std::unique_ptr<workload> make_streaming(node_reader& section) {
   params.viewer_upload_slots = viewers.optional<std::uint32_t>(
     "upload_slots", params.viewer_upload_slots, {.min = 1, .max = peer::choker_config::upload_slots_max});
   params.free_rider_share = viewers.optional<ratio>("free_riders", ratio{params.free_rider_share}).value;
+  params.seeking.probability_per_minute =
+    viewers.optional<ratio>("seeks_per_minute", ratio{params.seeking.probability_per_minute}).value;
 
   auto playback = section.optional_section("playback");
   read_playback(playback, params.playback);

@@ -48,6 +48,7 @@ struct streaming_params {
   std::uint32_t neighbours = 20;
   std::uint32_t viewer_upload_slots = 4;
   double free_rider_share = 0.0;
+  seek_model seeking{};
   scheduler::playback_config playback{};
 };
 
@@ -67,6 +68,8 @@ private:
   void spawn_masternode(simulation& sim, node_index node);
   void arrive(simulation& sim, std::optional<std::uint32_t> video_rank);
   void schedule_next_arrival(simulation& sim);
+  std::vector<peer::viewer_config::planned_seek> plan_seeks(const core::manifest& manifest,
+                                                            std::chrono::nanoseconds session_length);
 
   streaming_params params_;
   peer::library_ptr library_;
