@@ -106,14 +106,12 @@ public:
 
   std::size_t node_count() const noexcept { return ids_.size(); }
   const core::node_id& id_of(node_index node) const { return ids_[node]; }
-  std::uint32_t region_of(node_index node) const { return region_[node]; }
   std::uint32_t access_of(node_index node) const { return access_[node]; }
   /// Gives `node` another access class (a workload's role for it, say masternodes in
   /// a data centre). REQUIRES: access < config().access_classes.size().
   void set_access(node_index node, std::uint32_t access);
   const network_config& config() const noexcept { return config_; }
   const network_stats& stats() const noexcept { return stats_; }
-  std::size_t in_flight() const noexcept { return flights_.size() - free_flights_.size(); }
 
 private:
   enum event_tag : std::uint32_t { first_bit_tag, delivery_tag };

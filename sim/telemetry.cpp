@@ -84,13 +84,6 @@ std::map<std::string, std::int64_t> telemetry::counters() const {
   return result;
 }
 
-std::map<std::string, const sim::histogram*> telemetry::histograms() const {
-  std::map<std::string, const sim::histogram*> result;
-  for (const auto& [name, id] : histogram_ids_)
-    result.emplace(name, &histograms_[id]);
-  return result;
-}
-
 void telemetry::sample(virtual_time now) {
   rows_.push_back({now, counters_});
 }

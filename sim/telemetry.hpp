@@ -59,8 +59,6 @@ public:
   const sim::histogram* find_histogram(std::string_view name) const;
   /// Every counter by name, in name order.
   std::map<std::string, std::int64_t> counters() const;
-  /// Every histogram by name, in name order.
-  std::map<std::string, const sim::histogram*> histograms() const;
 
   /// Appends a row: the virtual time and every counter's value.
   void sample(virtual_time now);
