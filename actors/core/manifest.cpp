@@ -15,7 +15,7 @@
 
 #include "actors/core/codec.hpp"
 #include "actors/core/error.hpp"
-#include "actors/core/field_codec.hpp"
+#include "actors/core/record_codec.hpp"
 #include "actors/core/merkle.hpp"
 #include "actors/core/sha256.hpp"
 
@@ -25,10 +25,7 @@ namespace {
 
 using wire::codec_errc;
 
-using wire::detail::encoded_bytes_min;
-using wire::detail::reader;
 using wire::detail::require;
-using wire::detail::writer;
 
 constexpr std::uint64_t milliseconds_per_second = 1'000;
 constexpr std::uint64_t bits_per_byte = 8;
@@ -266,13 +263,7 @@ caf::expected<manifest> make_manifest(std::string title, std::uint64_t content_b
 }
 
 byte_buffer encode_manifest(const manifest& m) {
-  byte_buffer out;
-  out.reserve(encoded_bytes_min<manifest>() + m.title.size()
-              + m.segments.size() * encoded_bytes_min<segment_entry>()
-              + m.segment_roots.size() * hash256::size_bytes);
-  writer sink{out};
-  inspect(sink, const_cast<manifest&>(m)); // the writer only reads
-  return out;
+  return encode_record(m);
 }
 
 caf::expected<manifest> decode_manifest(byte_span bytes) {
@@ -288,16 +279,7 @@ caf::expected<manifest> decode_manifest(byte_span bytes) {
                               fmt::format("manifest version {}, expected {}", version,
                                           limits::manifest_version));
   }
-  reader source{bytes, 0, "manifest"};
-  manifest result;
-  inspect(source, result);
-  if (source.failed())
-    return source.take_error();
-  if (source.remaining() > 0)
-    return wire::make_error(codec_errc::trailing_bytes,
-                            fmt::format("manifest ends at offset {}, {} more bytes follow",
-                                        source.offset(), source.remaining()));
-  return result;
+  return decode_record<manifest>(bytes, "manifest");
 }
 
 content_id id_of(const manifest& m) {
