@@ -26,10 +26,10 @@ void sign(vote& v, const core::key_pair& key) {
   v.signature = key.sign(signing_bytes(v));
 }
 
-bool verify(const vote& v) {
+bool verify(const vote& v, const core::verifier& signatures) {
   if (v.kind_enum() != vote_kind::prevote && v.kind_enum() != vote_kind::precommit)
     return false;
-  return core::verify(v.validator, signing_bytes(v), v.signature);
+  return signatures.verify(v.validator, signing_bytes(v), v.signature);
 }
 
 bool conflicting(const vote& a, const vote& b) noexcept {

@@ -15,6 +15,7 @@
 
 #include "actors/core/bytes.hpp"
 #include "actors/core/ed25519.hpp"
+#include "actors/core/verifier.hpp"
 
 namespace stakecast::rules {
 
@@ -60,7 +61,7 @@ void sign(vote& v, const core::key_pair& key);
 
 /// True when `v.signature` is `v.validator`'s signature of `signing_bytes(v)` and
 /// `v.kind` is a known kind.
-bool verify(const vote& v);
+bool verify(const vote& v, const core::verifier& signatures);
 
 /// True when `a` and `b` are two different blocks (nil counts as a block) signed by
 /// the same validator for the same chain, height, round and kind. Says nothing of the

@@ -34,23 +34,24 @@ rules::vote signed_vote(const core::key_pair& k, std::uint8_t block_byte) {
 TEST_CASE("a signed vote verifies and a changed field breaks its signature") {
   auto k = key(1);
   auto v = signed_vote(k, 1);
+  core::direct_verifier direct;
   CHECK(v.validator == k.public_key());
-  CHECK(rules::verify(v));
+  CHECK(rules::verify(v, direct));
   auto changed = v;
   changed.height += 1;
-  CHECK_FALSE(rules::verify(changed));
+  CHECK_FALSE(rules::verify(changed, direct));
   changed = v;
   changed.kind = static_cast<std::uint8_t>(rules::vote_kind::prevote);
-  CHECK_FALSE(rules::verify(changed));
+  CHECK_FALSE(rules::verify(changed, direct));
   changed = v;
   changed.chain.bytes[0] ^= 1;
-  CHECK_FALSE(rules::verify(changed));
+  CHECK_FALSE(rules::verify(changed, direct));
   changed = v;
   changed.validator = key(2).public_key();
-  CHECK_FALSE(rules::verify(changed));
+  CHECK_FALSE(rules::verify(changed, direct));
   changed = v;
   changed.kind = 9;
-  CHECK_FALSE(rules::verify(changed));
+  CHECK_FALSE(rules::verify(changed, direct));
 }
 
 TEST_CASE("votes conflict only for two blocks at one height round and kind") {
