@@ -7,6 +7,8 @@
 #include <utility>
 #include <variant>
 
+#include <fmt/format.h>
+
 #include "actors/core/merkle.hpp"
 
 namespace stakecast::peer {
@@ -110,6 +112,20 @@ wire::segment_reject reject_message(const segment_request& request, wire::reject
 wire::segment_reject reject_message(const wire::segment_request& request,
                                     wire::reject_reason reason) {
   return {request.content, request.request_id, static_cast<std::uint8_t>(reason)};
+}
+
+/// The manifest in `encoded` if it decodes, validates, is `content`'s (its id) and a
+/// viewer can play it; else null. Anyone may send a manifest: its id proves it.
+manifest_ptr decode_fetched_manifest(const core::content_id& content, const wire::payload& encoded) {
+  if (encoded.is_virtual())
+    return nullptr;
+  auto decoded = core::decode_manifest(encoded.view());
+  if (!decoded || core::validate(*decoded) || core::id_of(*decoded) != content ||
+      decoded->segments.empty() ||
+      decoded->segments.size() > scheduler::playback_config::segments_max ||
+      decoded->segment_roots.size() != decoded->segments.size())
+    return nullptr;
+  return std::make_shared<const core::manifest>(std::move(*decoded));
 }
 
 } // namespace
@@ -239,8 +255,14 @@ void remember_viewer(masternode_state& state, masternode_state::hosted_content& 
     recent.pop_back();
 }
 
-/// Runs the server and sends what it decided, then re-arms the timer.
-void masternode_serve(masternode_pointer self, segment_server::outcome out) {
+bool holds(const masternode_state& state, const masternode_state::hosted_content& content,
+           const core::content_id& id, std::uint32_t segment) {
+  return content.whole || (state.fetching && state.fetching->held(id, segment));
+}
+
+/// Runs the server and the fetcher and sends what they decided, then re-arms the
+/// timer at the earliest wakeup of either.
+void masternode_pump(masternode_pointer self, segment_server::outcome out = {}) {
   auto& state = self->state;
   const std::int64_t now = now_ns(self);
   state.server->run(now, state.generator, out);
@@ -261,7 +283,13 @@ void masternode_serve(masternode_pointer self, segment_server::outcome out) {
   for (const segment_server::reject& reject : out.rejects)
     masternode_reject(self, reject.request.requester,
                       reject_message(reject.request, reject.reason));
-  arm(self, state.server->next_wakeup());
+  std::optional<std::int64_t> wakeup = state.server->next_wakeup();
+  if (state.fetching) {
+    for (const fetch_request& fetch : state.fetching->next(now))
+      send(self, fetch.source, wire::segment_request{fetch.content, fetch.segment, fetch.id});
+    wakeup = earliest(wakeup, state.fetching->next_wakeup());
+  }
+  arm(self, wakeup);
 }
 
 void masternode_on_join(masternode_pointer self, const core::node_id& from,
@@ -283,30 +311,54 @@ void masternode_on_join(masternode_pointer self, const core::node_id& from,
   remember_viewer(state, found->second, from);
 }
 
+/// A request for a segment we are still fetching waits for it (the fetch jumps the
+/// queue); beyond held_requests_max it is refused as busy.
+void hold_until_fetched(masternode_pointer self, const segment_request& request) {
+  auto& state = self->state;
+  if (state.held_count >= masternode_state::held_requests_max) {
+    masternode_reject(self, request.requester,
+                      reject_message(request, wire::reject_reason::busy));
+    return;
+  }
+  state.held[{request.content, request.segment}].push_back(request);
+  ++state.held_count;
+  state.fetching->demand(request.content, request.segment);
+  masternode_pump(self);
+}
+
 void masternode_on_request(masternode_pointer self, const core::node_id& from,
                            const wire::segment_request& message) {
   auto& state = self->state;
   state.context.telemetry->add(state.metric.requests, 1);
   const auto found = state.hosted.find(message.content);
   const std::optional<std::uint32_t> size =
-      found == state.hosted.end() ? std::nullopt
-                                  : sendable_size(*found->second.manifest, message.segment);
+      found == state.hosted.end() || !found->second.manifest
+          ? std::nullopt
+          : sendable_size(*found->second.manifest, message.segment);
   if (!size) {
-    masternode_reject(self, from, reject_message(message, wire::reject_reason::not_held));
+    // Hosted but its manifest not yet in hand: it comes within a manifest round trip.
+    const bool soon = found != state.hosted.end() && !found->second.manifest;
+    masternode_reject(self, from,
+                      reject_message(message, soon ? wire::reject_reason::busy
+                                                   : wire::reject_reason::not_held));
+    return;
+  }
+  const segment_request request{from, message.request_id, message.content, message.segment, *size};
+  if (!holds(state, found->second, message.content, message.segment)) {
+    hold_until_fetched(self, request);
     return;
   }
   segment_server::outcome out;
-  state.server->offer(now_ns(self),
-                      {from, message.request_id, message.content, message.segment, *size}, out);
-  masternode_serve(self, std::move(out));
+  state.server->offer(now_ns(self), request, out);
+  masternode_pump(self, std::move(out));
 }
 
 void masternode_on_manifest_request(masternode_pointer self, const core::node_id& from,
                                     const wire::manifest_request& message) {
   auto& state = self->state;
   const auto found = state.hosted.find(message.content);
-  if (found == state.hosted.end())
-    return; // not hosted: the asker times out and asks another masternode
+  if (found == state.hosted.end() || !found->second.manifest)
+    return; // not (yet) held: the asker times out and asks another source
   auto& hosted = found->second;
   if (!hosted.encoded_manifest) {
     core::byte_buffer encoded = core::encode_manifest(*hosted.manifest);
@@ -317,10 +369,186 @@ void masternode_on_manifest_request(masternode_pointer self, const core::node_id
   send(self, from, wire::manifest_transfer{message.content, *hosted.encoded_manifest});
 }
 
+/// Asks the next source for each assigned content whose manifest is missing and whose
+/// last request timed out; keeps ticking while any is missing.
+void masternode_request_manifests(masternode_pointer self) {
+  auto& state = self->state;
+  const std::int64_t now = now_ns(self);
+  bool missing = false;
+  for (auto& [id, hosted] : state.hosted) {
+    if (hosted.manifest || hosted.whole || hosted.sources.empty())
+      continue;
+    missing = true;
+    if (hosted.manifest_storing || (hosted.manifest_attempts > 0 && now < hosted.manifest_deadline_ns))
+      continue;
+    send(self, hosted.sources[hosted.manifest_attempts++ % hosted.sources.size()],
+         wire::manifest_request{id});
+    hosted.manifest_deadline_ns = now + state.config.manifest_timeout.count();
+  }
+  if (missing)
+    self->delayed_send(self, state.config.manifest_timeout, manifest_tick_atom::value);
+}
+
+/// Every held request for (content, segment) is offered to the server, now that the
+/// segment is stored (or refused, when the fetch failed for good).
+std::vector<segment_request> release_held(masternode_state& state, const core::content_id& content,
+                                          std::uint32_t segment) {
+  const auto found = state.held.find({content, segment});
+  if (found == state.held.end())
+    return {};
+  std::vector<segment_request> released = std::move(found->second);
+  state.held.erase(found);
+  state.held_count -= released.size();
+  return released;
+}
+
+void masternode_on_stored(masternode_pointer self, const fetch_request& fetch) {
+  auto& state = self->state;
+  state.fetching->stored(fetch);
+  segment_server::outcome out;
+  const std::int64_t now = now_ns(self);
+  for (const segment_request& request : release_held(state, fetch.content, fetch.segment))
+    state.server->offer(now, request, out);
+  masternode_pump(self, std::move(out));
+}
+
+void masternode_on_fetched(masternode_pointer self, const core::node_id& from,
+                           const wire::segment_data& message) {
+  auto& state = self->state;
+  if (!state.fetching)
+    return;
+  const std::optional<fetch_request> fetch = state.fetching->take(message.request_id, from);
+  if (!fetch)
+    return; // not asked of this source: ignored
+  const auto& hosted = state.hosted.at(fetch->content);
+  if (message.content != fetch->content || message.segment != fetch->segment ||
+      !verify(*hosted.manifest, fetch->segment, message.body)) {
+    state.context.telemetry->add(state.metric.fetch_failures, 1);
+    state.fetching->failed(*fetch, now_ns(self));
+    masternode_pump(self);
+    return;
+  }
+  state.context.telemetry->add(state.metric.ingress_bytes, message.body.size_bytes);
+  self->request(state.config.storage, caf::infinite, storage::put_segment_atom::value,
+                fetch->content, fetch->segment, message.body)
+      .then([self, fetch = *fetch](caf::ok_atom) { masternode_on_stored(self, fetch); },
+            [self, fetch = *fetch](const caf::error&) {
+              // A full disk: the segment is not held; it is fetched again after the
+              // fetcher's backoff, and viewers ask other sources meanwhile.
+              auto& st = self->state;
+              st.context.telemetry->add(st.metric.store_failures, 1);
+              st.fetching->failed(fetch, now_ns(self));
+              segment_server::outcome out;
+              for (const segment_request& request : release_held(st, fetch.content, fetch.segment))
+                out.rejects.push_back({request, wire::reject_reason::busy});
+              masternode_pump(self, std::move(out));
+            });
+}
+
+void masternode_on_fetch_refused(masternode_pointer self, const core::node_id& from,
+                                 const wire::segment_reject& message) {
+  auto& state = self->state;
+  if (!state.fetching)
+    return;
+  if (const auto fetch = state.fetching->take(message.request_id, from)) {
+    state.context.telemetry->add(state.metric.fetch_failures, 1);
+    state.fetching->failed(*fetch, now_ns(self));
+    masternode_pump(self);
+  }
+}
+
+/// The fetcher starts on `id` once its manifest is in hand, with what storage holds.
+void start_fetching(masternode_pointer self, const core::content_id& id,
+                    const std::vector<std::uint32_t>& stored) {
+  auto& state = self->state;
+  auto& hosted = state.hosted.at(id);
+  if (!state.fetching)
+    state.fetching.emplace(state.config.fetching);
+  state.fetching->add_content(id, static_cast<std::uint32_t>(hosted.manifest->segments.size()),
+                              hosted.sources, stored);
+}
+
+void masternode_on_manifest(masternode_pointer self, const wire::manifest_transfer& message) {
+  auto& state = self->state;
+  const auto found = state.hosted.find(message.content);
+  if (found == state.hosted.end() || found->second.manifest || found->second.manifest_storing)
+    return;
+  manifest_ptr manifest = decode_fetched_manifest(message.content, message.encoded);
+  if (!manifest)
+    return; // not the content asked for: the next source is asked after the timeout
+  found->second.manifest_storing = true;
+  const core::content_id id = message.content;
+  self->request(state.config.storage, caf::infinite, storage::put_manifest_atom::value, id,
+                core::byte_buffer(message.encoded.view().begin(), message.encoded.view().end()))
+      .then(
+          [self, id, manifest](caf::ok_atom) {
+            auto& hosted = self->state.hosted.at(id);
+            hosted.manifest = manifest;
+            hosted.manifest_storing = false;
+            start_fetching(self, id, {});
+            masternode_pump(self);
+          },
+          [self, id](const caf::error&) {
+            self->state.hosted.at(id).manifest_storing = false; // asked again later
+            self->state.context.telemetry->add(self->state.metric.store_failures, 1);
+          });
+}
+
+/// What storage held at start (a restart keeps its disk): those manifests and
+/// segments need no fetching.
+void masternode_on_loaded(masternode_pointer self,
+                          const std::vector<storage::stored_content>& contents) {
+  auto& state = self->state;
+  state.loaded = true;
+  for (const storage::stored_content& content : contents) {
+    const auto found = state.hosted.find(content.content);
+    if (found == state.hosted.end() || found->second.manifest)
+      continue; // no longer assigned, or already fetched
+    found->second.manifest = decode_fetched_manifest(
+        content.content, wire::payload::materialized(content.manifest));
+    if (found->second.manifest)
+      start_fetching(self, content.content, content.segments);
+  }
+  masternode_request_manifests(self);
+  masternode_pump(self);
+}
+
+void masternode_setup(masternode_state& state) {
+  if (state.config.published) {
+    for (const auto& [id, manifest] : state.config.published->manifests)
+      if (manifest) {
+        auto& published = state.hosted[id];
+        published.manifest = manifest;
+        published.whole = true;
+      }
+  }
+  for (const hosted_assignment& assignment : state.config.hosted) {
+    if (state.hosted.contains(assignment.content) || assignment.sources.empty())
+      continue;
+    auto sources = assignment.sources;
+    std::erase(sources, state.context.id);
+    if (sources.size() > fetcher::sources_max)
+      sources.resize(fetcher::sources_max);
+    if (!sources.empty())
+      state.hosted[assignment.content].sources = std::move(sources);
+  }
+  // A publisher's serving is counted apart: masternode egress is what the network
+  // pays masternodes for.
+  auto& telemetry = *state.context.telemetry;
+  const std::string_view role = state.config.published ? "publisher" : "masternode";
+  auto counter = [&](std::string_view what) {
+    return telemetry.counter(fmt::format("stream.{}_{}", role, what));
+  };
+  state.metric = {counter("egress_bytes"),   counter("requests"),       counter("rejects"),
+                  counter("ingress_bytes"),  counter("fetch_failures"), counter("store_failures")};
+}
+
 } // namespace
 
 masternode_actor::behavior_type masternode(masternode_pointer self, world::node_context context,
                                            masternode_config config) {
+  assert(config.fetching.is_valid());
+  assert(config.hosted.empty() || config.storage);
   auto& state = self->state;
   state.context = context;
   state.config = std::move(config);
@@ -329,17 +557,13 @@ masternode_actor::behavior_type masternode(masternode_pointer self, world::node_
   state.server.emplace(
       queue_config(choke_policy::round_robin, state.config.upload_slots, state.config.uplink_bps),
       0);
-  if (state.config.library) {
-    for (const core::content_id& id : state.config.hosted) {
-      const auto found = state.config.library->manifests.find(id);
-      if (found != state.config.library->manifests.end() && found->second)
-        state.hosted.emplace(id, masternode_state::hosted_content{found->second, {}, {}});
-    }
+  masternode_setup(state);
+  if (state.config.storage) {
+    self->request(state.config.storage, caf::infinite, storage::load_contents_atom::value)
+        .then([self](const std::vector<storage::stored_content>& contents) {
+          masternode_on_loaded(self, contents);
+        });
   }
-  auto& telemetry = *context.telemetry;
-  state.metric = {telemetry.counter("stream.masternode_egress_bytes"),
-                  telemetry.counter("stream.masternode_requests"),
-                  telemetry.counter("stream.masternode_rejects")};
   return {
       [self](const world::inbound& message) {
         std::visit(
@@ -353,12 +577,22 @@ masternode_actor::behavior_type masternode(masternode_pointer self, world::node_
                 self->state.server->cancel(message.from, body.request_id);
               else if constexpr (std::is_same_v<body_type, wire::manifest_request>)
                 masternode_on_manifest_request(self, message.from, body);
+              else if constexpr (std::is_same_v<body_type, wire::manifest_transfer>)
+                masternode_on_manifest(self, body);
+              else if constexpr (std::is_same_v<body_type, wire::segment_data>)
+                masternode_on_fetched(self, message.from, body);
+              else if constexpr (std::is_same_v<body_type, wire::segment_reject>)
+                masternode_on_fetch_refused(self, message.from, body);
             },
             message.body);
       },
       [self](stream_wake_atom, std::uint64_t generation) {
         if (take_wakeup(self, generation))
-          masternode_serve(self, {});
+          masternode_pump(self);
+      },
+      [self](manifest_tick_atom) {
+        if (self->state.loaded)
+          masternode_request_manifests(self);
       },
   };
 }
@@ -728,16 +962,19 @@ void register_metrics(viewer_state& state) {
   };
 }
 
-manifest_ptr find_manifest(const viewer_config& config) {
-  if (!config.library)
-    return nullptr;
-  const auto found = config.library->manifests.find(config.content);
-  if (found == config.library->manifests.end() || !found->second ||
-      found->second->segments.empty() ||
-      found->second->segments.size() > scheduler::playback_config::segments_max ||
-      found->second->segment_roots.size() != found->second->segments.size())
-    return nullptr;
-  return found->second;
+/// Asks the next masternode for the manifest, or fails the session once every
+/// masternode has had manifest_rounds_max chances.
+void request_manifest(viewer_pointer self) {
+  auto& state = self->state;
+  const auto& masternodes = state.config.masternodes;
+  if (masternodes.empty() ||
+      state.manifest_attempts >= viewer_state::manifest_rounds_max * masternodes.size()) {
+    end_session(self); // nothing to play: a startup failure
+    return;
+  }
+  const std::uint32_t attempt = state.manifest_attempts++;
+  send(self, masternodes[attempt % masternodes.size()], wire::manifest_request{state.config.content});
+  self->delayed_send(self, state.config.manifest_timeout, manifest_timeout_atom::value, attempt);
 }
 
 void start_session(viewer_pointer self) {
@@ -749,6 +986,7 @@ void start_session(viewer_pointer self) {
     segments.push_back({entry.size_bytes, std::int64_t{entry.duration_ms} * 1'000'000});
   const auto start = static_cast<scheduler::segment_index>(
       std::min<std::size_t>(state.config.start_segment, segments.size() - 1));
+  // Time 0 is the session's start: the manifest's round trip counts as startup delay.
   state.playback.emplace(state.config.playback, std::move(segments), start, 0);
 
   storage::segment_cache_config cache_config;
@@ -783,21 +1021,26 @@ viewer_actor::behavior_type viewer(viewer_pointer self, world::node_context cont
   state.generator = core::random_generator(core::derive_seed(context.seed, "viewer"));
   register_metrics(state);
   context.telemetry->add(state.metric.sessions_started, 1);
-  state.manifest = find_manifest(state.config);
-  if (state.manifest) {
-    self->delayed_send(self, std::max(state.config.session_length, std::chrono::nanoseconds{0}),
-                       session_end_atom::value);
-    for (const auto& seek : state.config.seeks)
-      self->delayed_send(self, std::max(seek.at, std::chrono::nanoseconds{0}), seek_atom::value,
-                         seek.segment);
-    start_session(self);
-  } else {
-    self->send(self, session_end_atom::value); // nothing to play: a startup failure
-  }
+  self->delayed_send(self, std::max(state.config.session_length, std::chrono::nanoseconds{0}),
+                     session_end_atom::value);
+  for (const auto& seek : state.config.seeks)
+    self->delayed_send(self, std::max(seek.at, std::chrono::nanoseconds{0}), seek_atom::value,
+                       seek.segment);
+  request_manifest(self);
   return {
       [self](const world::inbound& message) {
-        if (self->state.ended || !self->state.playback)
+        auto& session = self->state;
+        if (session.ended)
           return;
+        if (!session.playback) { // waiting for the manifest: nothing else makes sense yet
+          if (const auto* transfer = std::get_if<wire::manifest_transfer>(&message.body);
+              transfer && transfer->content == session.config.content) {
+            session.manifest = decode_fetched_manifest(transfer->content, transfer->encoded);
+            if (session.manifest)
+              start_session(self);
+          }
+          return;
+        }
         std::visit(
             [&](const auto& body) {
               using body_type = std::decay_t<decltype(body)>;
@@ -822,6 +1065,11 @@ viewer_actor::behavior_type viewer(viewer_pointer self, world::node_context cont
       },
       [self](have_tick_atom) { viewer_on_have_tick(self); },
       [self](session_end_atom) { end_session(self); },
+      [self](manifest_timeout_atom, std::uint32_t attempt) {
+        auto& session = self->state;
+        if (!session.ended && !session.playback && attempt + 1 == session.manifest_attempts)
+          request_manifest(self);
+      },
       [self](seek_atom, std::uint32_t segment) {
         auto& session = self->state;
         if (session.ended || !session.playback || segment >= session.manifest->segments.size())

@@ -7,19 +7,29 @@
 // metrics, time through CAF's actor clock (virtual in the simulator), randomness
 // through a generator seeded from `context.seed`.
 //
-// Masternode. `swarm_join` makes the asker one of the content's recent viewers (most
-// recent first, at most `recent_viewers_max`) and is answered with `swarm_peers`, the
-// others (at most limits::peer_list_count_max). `segment_request` goes through a
-// `segment_server` (round-robin choker, `upload_slots`, `uplink_bps`); when a
+// Masternode. It holds two kinds of content: what it published (`published`, held
+// whole from the start: the publisher's origin) and what the chain assigned to it
+// (`hosted`), which it fills through a `fetcher`: the manifest first (asked of each
+// source in turn, checked against the content id, stored), then every segment,
+// verified against the manifest's piece layer and stored through the storage actor
+// before it counts as held. A viewer's request for a segment not yet held is kept
+// (at most `held_requests_max`) and its segment fetched before the others; it is
+// served once stored. At start the masternode loads what its store kept (a restart
+// fetches nothing twice). `swarm_join` makes the asker one of the content's recent
+// viewers (most recent first, at most `recent_viewers_max`) and is answered with
+// `swarm_peers`, the others (at most limits::peer_list_count_max). `segment_request`
+// goes through a `segment_server` (round-robin, `upload_slots`, `uplink_bps`); when a
 // transfer starts the segment is sent whole, its payload virtual (the simulator's
 // stand-in: a real node reads the bytes from its store there, which comes with the
 // node). Refusals are `segment_reject` (not_held, choked, busy). `manifest_request`
-// for a hosted content is answered with its encoding. Counters
-// "stream.masternode_egress_bytes", "stream.masternode_requests",
-// "stream.masternode_rejects".
+// for a content whose manifest it holds is answered with its encoding. Counters
+// "stream.masternode_*" (a publisher's: "stream.publisher_*"): egress_bytes, requests,
+// rejects, ingress_bytes, fetch_failures, store_failures.
 //
-// Viewer. At start: the manifest comes from the library (the simulator's stand-in
-// for fetching it); every masternode of the content becomes a source and gets a
+// Viewer. At start it asks the content's masternodes for the manifest, one at a time
+// (`manifest_timeout` each, `manifest_rounds_max` rounds), and takes the first that
+// decodes to the content id; the wait counts as startup delay. Then every masternode
+// of the content becomes a source and gets a
 // `swarm_join` (all of them, not one: each knows only the viewers that joined it, and
 // R is small). Viewers named by `swarm_peers` become neighbours (at most
 // `neighbours_max`) and get our `have_ranges`; a viewer that sends us `have_ranges`
@@ -72,9 +82,11 @@
 #include "actors/core/limits.hpp"
 #include "actors/core/manifest.hpp"
 #include "actors/core/random.hpp"
+#include "actors/peer/fetcher.hpp"
 #include "actors/peer/upload_queue.hpp"
 #include "actors/scheduler/playback.hpp"
 #include "actors/storage/segment_cache.hpp"
+#include "actors/storage/storage_actor.hpp"
 #include "actors/world/world.hpp"
 
 namespace stakecast::peer {
@@ -165,24 +177,52 @@ struct wake_timer {
 
 // -- masternode ---------------------------------------------------------------------
 
+/// A content the chain assigned to a masternode and where to fetch it from: the
+/// publisher first, then the content's other masternodes.
+struct hosted_assignment {
+  core::content_id content;
+  std::vector<core::node_id> sources; // at most fetcher::sources_max
+};
+
 struct masternode_config {
-  library_ptr library;
-  std::vector<core::content_id> hosted; // contents it holds and serves
+  /// Contents this node published: held whole from the start (a publisher's origin).
+  library_ptr published;
+  /// Contents assigned to it: fetched, verified and stored before they are served.
+  std::vector<hosted_assignment> hosted;
+  /// Where fetched contents go; REQUIRED when `hosted` is not empty.
+  storage::storage_actor storage;
   double uplink_bps = 1e9;
   std::size_t upload_slots = 16;
   std::size_t recent_viewers_max = 32; // per content, answered to swarm_join
+  fetcher_config fetching{};
+  /// A source that has not sent a manifest asked for in this time is asked no more;
+  /// the next one is.
+  std::chrono::nanoseconds manifest_timeout = std::chrono::seconds(2);
 };
 
 constexpr world::message_set masternode_messages =
     world::messages_of<wire::swarm_join, wire::segment_request, wire::segment_cancel,
-                       wire::manifest_request>();
+                       wire::manifest_request, wire::manifest_transfer, wire::segment_data,
+                       wire::segment_reject>();
+
+/// Masternode: look again at the manifests still missing.
+using manifest_tick_atom = caf::atom_constant<caf::atom("maniftick")>;
 
 using masternode_actor = caf::typed_actor<caf::reacts_to<world::inbound>,
-                                          caf::reacts_to<stream_wake_atom, std::uint64_t>>;
+                                          caf::reacts_to<stream_wake_atom, std::uint64_t>,
+                                          caf::reacts_to<manifest_tick_atom>>;
 
 struct masternode_state {
+  /// Viewer requests held until the segment they ask for is fetched.
+  static constexpr std::size_t held_requests_max = 1024;
+
   struct hosted_content {
-    manifest_ptr manifest;
+    manifest_ptr manifest;                         // null until fetched (or loaded)
+    bool whole = false;                            // published here: every segment held
+    std::vector<core::node_id> sources;            // where to fetch it from
+    std::uint32_t manifest_attempts = 0;           // manifest requests sent so far
+    std::int64_t manifest_deadline_ns = 0;         // of the last one
+    bool manifest_storing = false;                 // being written to storage
     std::deque<core::node_id> recent_viewers;      // most recent first; <= recent_viewers_max
     std::optional<wire::payload> encoded_manifest; // encoded on first request
   };
@@ -192,13 +232,21 @@ struct masternode_state {
   caf::actor_clock::time_point origin;
   core::random_generator generator{0};
   std::optional<segment_server> server;
-  std::map<core::content_id, hosted_content> hosted; // at most config.hosted.size()
+  std::optional<fetcher> fetching;
+  std::map<core::content_id, hosted_content> hosted; // published plus assigned
+  /// Requests for segments being fetched, by (content, segment); <= held_requests_max.
+  std::map<std::pair<core::content_id, std::uint32_t>, std::vector<segment_request>> held;
+  std::size_t held_count = 0;
+  bool loaded = false; // what storage held at start is known
   wake_timer timer;
 
   struct metric_ids {
     world::metrics::counter_id egress_bytes = 0;
     world::metrics::counter_id requests = 0;
     world::metrics::counter_id rejects = 0;
+    world::metrics::counter_id ingress_bytes = 0;
+    world::metrics::counter_id fetch_failures = 0;
+    world::metrics::counter_id store_failures = 0;
   } metric;
 
   static inline const char* name = "masternode";
@@ -211,10 +259,12 @@ masternode(masternode_actor::stateful_pointer<masternode_state> self, world::nod
 // -- viewer -------------------------------------------------------------------------
 
 struct viewer_config {
-  library_ptr library;
   core::content_id content;
   std::uint32_t start_segment = 0;
   std::vector<core::node_id> masternodes; // the content's masternodes (placement)
+  /// A masternode that has not sent the manifest in this time is asked no more; the
+  /// next one is, for at most manifest_rounds_max rounds over them all.
+  std::chrono::nanoseconds manifest_timeout = std::chrono::seconds(2);
   double uplink_bps = 10e6;
   std::uint64_t cache_bytes = 512ull << 20;
   scheduler::playback_config playback{};
@@ -236,15 +286,22 @@ struct viewer_config {
 
 constexpr world::message_set viewer_messages =
     world::messages_of<wire::swarm_peers, wire::have_ranges, wire::segment_request,
-                       wire::segment_cancel, wire::segment_reject, wire::segment_data>();
+                       wire::segment_cancel, wire::segment_reject, wire::segment_data,
+                       wire::manifest_transfer>();
+
+/// Viewer: the manifest request of this attempt has had its time.
+using manifest_timeout_atom = caf::atom_constant<caf::atom("maniftime")>;
 
 using viewer_actor =
     caf::typed_actor<caf::reacts_to<world::inbound>,
                      caf::reacts_to<stream_wake_atom, std::uint64_t>,
                      caf::reacts_to<have_tick_atom>, caf::reacts_to<session_end_atom>,
-                     caf::reacts_to<seek_atom, std::uint32_t>>;
+                     caf::reacts_to<seek_atom, std::uint32_t>,
+                     caf::reacts_to<manifest_timeout_atom, std::uint32_t>>;
 
 struct viewer_state {
+  /// Rounds over the masternodes asking for the manifest before the session fails.
+  static constexpr std::uint32_t manifest_rounds_max = 3;
   /// A neighbour silent for this many have intervals has left: dropped.
   static constexpr std::int64_t neighbour_silence_intervals = 3;
   /// Requests remembered to check answers against (in flight plus retired ones,
@@ -264,7 +321,8 @@ struct viewer_state {
 
   world::node_context context;
   viewer_config config;
-  manifest_ptr manifest;
+  manifest_ptr manifest; // null until fetched
+  std::uint32_t manifest_attempts = 0;
   caf::actor_clock::time_point origin;
   core::random_generator generator{0};
   std::optional<scheduler::playback> playback;

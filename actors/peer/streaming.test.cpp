@@ -13,10 +13,14 @@
 #include <vector>
 
 #include <caf/all.hpp>
+#include <fmt/format.h>
 
+#include "actors/core/error.hpp"
 #include "actors/core/sha256.hpp"
 #include "actors/core/virtual_content.hpp"
 #include "actors/peer/streaming.hpp"
+#include "actors/storage/memory_store.hpp"
+#include "actors/storage/storage_actor.hpp"
 #include "sim/kernel.hpp"
 #include "sim/network.hpp"
 #include "sim/telemetry.hpp"
@@ -76,11 +80,32 @@ struct stream_world {
     return world::node_context{id, word, nullptr, &net.transport_of(index), nullptr, &trace};
   }
 
+  /// A masternode that starts with nothing: it fetches `content` from `sources`
+  /// into `store` before serving it.
+  core::node_id add_fetching_masternode(std::vector<core::node_id> sources,
+                                        storage::memory_store& store) {
+    auto context = add_node(0);
+    context.storage = &store;
+    spawn_fetching_masternode(context, static_cast<sim::node_index>(net.node_count() - 1),
+                              std::move(sources));
+    return context.id;
+  }
+
+  void spawn_fetching_masternode(const world::node_context& context, sim::node_index index,
+                                 std::vector<core::node_id> sources) {
+    peer::masternode_config config;
+    config.hosted = {{content, std::move(sources)}};
+    config.storage = clock.system().spawn(storage::storage, context);
+    actors.push_back(caf::actor_cast<caf::actor>(config.storage));
+    auto actor = clock.system().spawn(peer::masternode, context, config);
+    net.bind(index, peer::masternode_messages, caf::actor_cast<caf::strong_actor_ptr>(actor));
+    actors.push_back(caf::actor_cast<caf::actor>(actor));
+  }
+
   core::node_id add_masternode(double uplink_bps) {
     const auto context = add_node(0);
     peer::masternode_config config;
-    config.library = library;
-    config.hosted = {content};
+    config.published = library; // holds the content whole from the start
     config.uplink_bps = uplink_bps;
     auto actor = clock.system().spawn(peer::masternode, context, config);
     net.bind(static_cast<sim::node_index>(net.node_count() - 1), peer::masternode_messages,
@@ -91,7 +116,6 @@ struct stream_world {
 
   peer::viewer_config viewer_config(const core::node_id& masternode) const {
     peer::viewer_config config;
-    config.library = library;
     config.content = content;
     config.masternodes = {masternode};
     config.uplink_bps = 20e6;
@@ -139,7 +163,8 @@ TEST_CASE("viewers on a fast network play the whole content without a stall", "[
   CHECK(world.counter("stream.stall_ns") == 0);
   CHECK(world.counter("stream.bad_segments") == 0);
   CHECK(world.counter("stream.segments_played") == 3 * 60);
-  CHECK(world.counter("stream.masternode_egress_bytes") > 0);
+  // add_masternode's node holds the content from the start, as a publisher does.
+  CHECK(world.counter("stream.publisher_egress_bytes") > 0);
   for (const auto& viewer : viewers) {
     REQUIRE(world.sessions.count(viewer) == 1);
     CHECK(world.sessions[viewer].played_ns == static_cast<std::uint64_t>(world.content_ns()));
@@ -320,4 +345,110 @@ TEST_CASE("a viewer that seeks jumps ahead and plays on from there", "[streaming
   REQUIRE(world.sessions.count(viewer) == 1);
   CHECK(world.sessions[viewer].played_ns > 0);
   CHECK(world.sessions[viewer].played_ns < static_cast<std::uint64_t>(world.content_ns()) * 3 / 4);
+}
+
+TEST_CASE("a masternode fetches its content from the publisher and then serves it",
+          "[streaming]") {
+  // The masternode starts empty; its only source is a publisher. A viewer that asks
+  // the masternode alone plays the whole content, every byte the masternode sent it
+  // came in from the publisher once, and the store holds every segment.
+  stream_world world(1e9);
+  const auto publisher = world.add_masternode(1e9);
+  storage::memory_store store;
+  const auto masternode = world.add_fetching_masternode({publisher}, store);
+  const auto viewer = world.add_viewer(1s, world.viewer_config(masternode));
+  world.run(4min);
+  CHECK(world.counter("stream.masternode_ingress_bytes") ==
+        static_cast<std::int64_t>(world.manifest.content_bytes));
+  CHECK(world.counter("stream.masternode_egress_bytes") > 0);
+  CHECK(world.counter("stream.masternode_fetch_failures") == 0);
+  CHECK(world.counter("stream.startup_failures") == 0);
+  REQUIRE(world.sessions.count(viewer) == 1);
+  CHECK(world.sessions[viewer].played_ns == static_cast<std::uint64_t>(world.content_ns()));
+  std::size_t segments_stored = 0;
+  store.for_each_prefix("content/", [&](std::string_view key, core::byte_span) {
+    segments_stored += key.find("/segment/") != std::string_view::npos ? 1 : 0;
+    return true;
+  });
+  CHECK(segments_stored == world.manifest.segments.size());
+}
+
+TEST_CASE("a masternode asked for a segment it is still fetching holds the request",
+          "[streaming]") {
+  // The publisher's uplink (8 Mbit/s) is slower than the whole content arrives, so the
+  // viewer's first requests reach the masternode before those segments: they are
+  // fetched first and served, and the viewer starts within a few seconds.
+  stream_world world(8e6);
+  const auto publisher = world.add_masternode(8e6);
+  storage::memory_store store;
+  const auto masternode = world.add_fetching_masternode({publisher}, store);
+  auto config = world.viewer_config(masternode);
+  config.start_segment = 40;
+  world.add_viewer(1s, config);
+  world.run(3min);
+  CHECK(world.counter("stream.startup_failures") == 0);
+  const auto* startup = world.trace.find_histogram("stream.startup_delay_s");
+  REQUIRE(startup != nullptr);
+  REQUIRE(startup->count() == 1);
+  CHECK(startup->max() < 5.0);
+}
+
+TEST_CASE("a masternode restarted on its store fetches nothing again", "[streaming]") {
+  stream_world world(1e9);
+  const auto publisher = world.add_masternode(1e9);
+  storage::memory_store store;
+  world.add_fetching_masternode({publisher}, store);
+  world.run(1min);
+  const auto fetched = world.counter("stream.masternode_ingress_bytes");
+  CHECK(fetched == static_cast<std::int64_t>(world.manifest.content_bytes));
+  // Kill it and start it again on the same store.
+  caf::anon_send_exit(world.actors.back(), caf::exit_reason::kill);
+  auto context = world.add_node(0);
+  context.storage = &store;
+  world.spawn_fetching_masternode(context, static_cast<sim::node_index>(world.net.node_count() - 1),
+                                  {publisher});
+  const auto viewer = world.add_viewer(world.clock.now() + 1s, world.viewer_config(context.id));
+  world.run(world.clock.now() + 4min);
+  CHECK(world.counter("stream.masternode_ingress_bytes") == fetched);
+  REQUIRE(world.sessions.count(viewer) == 1);
+  CHECK(world.sessions[viewer].played_ns == static_cast<std::uint64_t>(world.content_ns()));
+}
+
+TEST_CASE("the storage actor reports a full store and keeps what it acknowledged", "[streaming]") {
+  sim::kernel clock;
+  storage::memory_store store(4096);
+  world::node_context context;
+  context.storage = &store;
+  auto actor = clock.system().spawn(storage::storage, context);
+  core::content_id content;
+  content.bytes[0] = 1;
+  std::vector<std::string> outcomes;
+  auto probe = clock.system().spawn([&](caf::event_based_actor* self) {
+    auto note = [&outcomes](std::string what) { outcomes.push_back(std::move(what)); };
+    auto reply = [note](caf::ok_atom) { note("ok"); };
+    auto failure = [note](const caf::error& error) { note(core::describe(error)); };
+    self->request(actor, caf::infinite, storage::put_segment_atom::value, content, 0u,
+                  wire::payload::virtual_of(1000)).then(reply, failure);
+    self->request(actor, caf::infinite, storage::put_manifest_atom::value, content,
+                  core::byte_buffer(100, 7)).then(reply, failure);
+    self->request(actor, caf::infinite, storage::put_segment_atom::value, content, 0u,
+                  wire::payload::virtual_of(1000)).then(reply, failure);
+    self->request(actor, caf::infinite, storage::put_segment_atom::value, content, 1u,
+                  wire::payload::materialized(core::byte_buffer(8000, 1))).then(reply, failure);
+    self->request(actor, caf::infinite, storage::load_contents_atom::value)
+        .then([note](const std::vector<storage::stored_content>& contents) {
+          note(fmt::format("{} content, {} segment", contents.size(),
+                           contents.empty() ? 0 : contents[0].segments.size()));
+        });
+  });
+  clock.run_until(1s);
+  REQUIRE(outcomes.size() == 5);
+  CHECK(outcomes[0].find("no_manifest") != std::string::npos);
+  CHECK(outcomes[1] == "ok");
+  CHECK(outcomes[2] == "ok");
+  CHECK(outcomes[3].find("full") != std::string::npos);
+  CHECK(outcomes[4] == "1 content, 1 segment");
+  caf::anon_send_exit(probe, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  clock.run_until(2s);
 }

@@ -49,13 +49,13 @@ nlohmann::ordered_json quantiles(const histogram* values, std::initializer_list<
 } // namespace
 
 std::string streaming_workload::check(const scenario& config) const {
-  if (params_.masternodes >= config.nodes)
-    return fmt::format("{} masternodes leave no node for viewers (the scenario has {} nodes)",
+  if (params_.masternodes + 1 >= config.nodes)
+    return fmt::format("{} masternodes and the publisher leave no node for viewers (the scenario has {} nodes)",
                        params_.masternodes, config.nodes);
-  if (!params_.masternode_access.empty() &&
-      access_index(config.network, params_.masternode_access) == config.network.access_classes.size())
-    return fmt::format("masternodes.access '{}' is not an access class of the network",
-                       params_.masternode_access);
+  for (const auto& [key, name] : {std::pair{"masternodes.access", &params_.masternode_access},
+                                   std::pair{"publisher.access", &params_.publisher_access}})
+    if (!name->empty() && access_index(config.network, *name) == config.network.access_classes.size())
+      return fmt::format("{} '{}' is not an access class of the network", key, *name);
   if (params_.replication > params_.masternodes)
     return fmt::format("replication {} needs at least as many masternodes ({})",
                        params_.replication, params_.masternodes);
@@ -75,9 +75,14 @@ void streaming_workload::setup(simulation& sim) {
     for (node_index node = 0; node < params_.masternodes; ++node)
       sim.network().set_access(node, access);
   }
+  const auto& publisher_access =
+    params_.publisher_access.empty() ? params_.masternode_access : params_.publisher_access;
+  if (!publisher_access.empty())
+    sim.network().set_access(publisher_node(), access_index(sim.config().network, publisher_access));
+  spawn_publisher(sim);
   for (node_index node = 0; node < params_.masternodes; ++node)
     spawn_masternode(sim, node);
-  next_viewer_node_ = params_.masternodes;
+  next_viewer_node_ = publisher_node() + 1;
 }
 
 void streaming_workload::build_catalog(simulation& sim) {
@@ -111,9 +116,29 @@ void streaming_workload::place_contents(simulation& sim) {
 }
 
 void streaming_workload::spawn_masternode(simulation& sim, node_index node) {
+  const auto context = sim.context_of(node);
   peer::masternode_config config;
-  config.library = library_;
-  config.hosted = hosted_[node];
+  // Each assigned content comes from the publisher or, failing it, another replica.
+  for (const auto& content : hosted_[node]) {
+    peer::hosted_assignment assignment{content, {sim.network().id_of(publisher_node())}};
+    const auto rank = std::find(videos_.begin(), videos_.end(), content) - videos_.begin();
+    for (const auto& host : hosts_[static_cast<std::size_t>(rank)])
+      if (host != context.id)
+        assignment.sources.push_back(host);
+    config.hosted.push_back(std::move(assignment));
+  }
+  config.storage = sim.kernel().system().spawn(storage::storage, context);
+  sim.attach(node, caf::actor_cast<caf::actor>(config.storage));
+  config.uplink_bps = sim.config().network.access_classes[sim.network().access_of(node)].uplink_bps;
+  config.upload_slots = params_.masternode_upload_slots;
+  auto actor = sim.kernel().system().spawn(peer::masternode, context, config);
+  sim.bind(node, peer::masternode_messages, caf::actor_cast<caf::actor>(actor));
+}
+
+void streaming_workload::spawn_publisher(simulation& sim) {
+  const node_index node = publisher_node();
+  peer::masternode_config config;
+  config.published = library_;
   config.uplink_bps = sim.config().network.access_classes[sim.network().access_of(node)].uplink_bps;
   config.upload_slots = params_.masternode_upload_slots;
   auto actor = sim.kernel().system().spawn(peer::masternode, sim.context_of(node), config);
@@ -153,7 +178,6 @@ void streaming_workload::arrive(simulation& sim, std::optional<std::uint32_t> vi
   const node_index node = next_viewer_node_++;
   const auto rank = video_rank ? *video_rank : popularity_->draw(*random_);
   peer::viewer_config config;
-  config.library = library_;
   config.content = videos_[rank];
   config.masternodes = hosts_[rank];
   config.uplink_bps = sim.config().network.access_classes[sim.network().access_of(node)].uplink_bps;
@@ -190,10 +214,13 @@ streaming_workload::plan_seeks(const core::manifest& manifest, virtual_time sess
 }
 
 void streaming_workload::restart_node(simulation& sim, node_index node) {
-  // A masternode comes back with what it hosts (its disk survived); a viewer that
-  // crashed has left its session for good.
+  // A masternode comes back with what its store kept (the disk survived) and fetches
+  // the rest; the publisher with its contents; a viewer that crashed has left its
+  // session for good.
   if (node < params_.masternodes)
     spawn_masternode(sim, node);
+  else if (node == publisher_node())
+    spawn_publisher(sim);
 }
 
 void streaming_workload::report(const simulation& sim, nlohmann::ordered_json& summary) const {
@@ -229,6 +256,10 @@ void streaming_workload::report(const simulation& sim, nlohmann::ordered_json& s
   streaming["seek_wait_s"] = static_cast<double>(counter("stream.seek_wait_ns")) / 1e9;
   streaming["bad_segments"] = counter("stream.bad_segments");
   streaming["played_hours"] = static_cast<double>(played) / 3.6e12;
+  streaming["publisher_egress_bytes"] = counter("stream.publisher_egress_bytes");
+  streaming["masternode_ingress_bytes"] = counter("stream.masternode_ingress_bytes");
+  streaming["masternode_fetch_failures"] = counter("stream.masternode_fetch_failures");
+  streaming["masternode_store_failures"] = counter("stream.masternode_store_failures");
 }
 
 namespace {
@@ -277,9 +308,13 @@ std::unique_ptr<workload> make_streaming(node_reader& section) {
   params.masternodes = masternodes.optional<std::uint32_t>("count", params.masternodes, {.min = 1, .max = 10'000});
   params.masternode_access = masternodes.optional<std::string>("access", params.masternode_access);
   params.masternode_stake = masternodes.optional<std::uint64_t>("stake", params.masternode_stake, {.min = 1});
-  params.replication = masternodes.optional<std::uint32_t>("replication", params.replication, {.min = 1, .max = 64});
+  params.replication = masternodes.optional<std::uint32_t>(
+    "replication", params.replication, {.min = 1, .max = static_cast<std::uint32_t>(peer::fetcher::sources_max - 1)});
   params.masternode_upload_slots = masternodes.optional<std::uint32_t>(
     "upload_slots", params.masternode_upload_slots, {.min = 1, .max = peer::choker_config::upload_slots_max});
+
+  auto publisher = section.optional_section("publisher");
+  params.publisher_access = publisher.optional<std::string>("access", params.publisher_access);
 
   auto viewers = section.optional_section("viewers");
   params.arrival_rate_per_second =

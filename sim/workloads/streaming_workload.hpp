@@ -36,6 +36,7 @@ struct streaming_params {
   // Masternodes.
   std::uint32_t masternodes = 20;
   std::string masternode_access; // an access class of the network; empty: as drawn
+  std::string publisher_access;  // the publisher's access class; empty: as masternodes'
   std::uint64_t masternode_stake = 1'000;
   std::uint32_t replication = 3;
   std::uint32_t masternode_upload_slots = 16;
@@ -66,6 +67,8 @@ private:
   void build_catalog(simulation& sim);
   void place_contents(simulation& sim);
   void spawn_masternode(simulation& sim, node_index node);
+  void spawn_publisher(simulation& sim);
+  node_index publisher_node() const noexcept { return params_.masternodes; }
   void arrive(simulation& sim, std::optional<std::uint32_t> video_rank);
   void schedule_next_arrival(simulation& sim);
   std::vector<peer::viewer_config::planned_seek> plan_seeks(const core::manifest& manifest,
