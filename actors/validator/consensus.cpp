@@ -139,6 +139,69 @@ std::vector<action> consensus::propose(std::uint64_t height, std::uint32_t round
   return out;
 }
 
+std::vector<action> consensus::on_commit_certificate(std::uint64_t height,
+                                                     std::span<const rules::vote> precommits,
+                                                     std::int64_t now_ms) {
+  assert(now_ms >= now_ms_);
+  now_ms_ = now_ms;
+  actions out;
+  if (!set_ || decided_ || height != height_) {
+    drop(height > height_ ? drop_reason::future_height : drop_reason::old_height);
+    return out;
+  }
+  auto decision = check_certificate(precommits);
+  if (!decision) {
+    drop(drop_reason::bad_certificate);
+    return out;
+  }
+  report_certificate_conflicts(*decision, out);
+  decided_ = true;
+  pending_commit_.reset();
+  out.emplace_back(std::move(*decision));
+  return out;
+}
+
+// The commit `precommits` prove, or nullopt. Cheap checks on every vote before any
+// signature is verified.
+std::optional<commit> consensus::check_certificate(std::span<const rules::vote> precommits) {
+  if (precommits.empty() || precommits.size() > set_->size())
+    return std::nullopt;
+  const auto& first = precommits.front();
+  std::vector<std::pair<std::size_t, const rules::vote*>> signers;
+  std::uint64_t power = 0;
+  for (const auto& v : precommits) {
+    const auto index = set_->index_of(v.validator);
+    if (!index || v.chain != chain_ || v.height != height_ || v.kind_enum() != precommit_kind ||
+        v.round != first.round || v.block != first.block || v.is_nil())
+      return std::nullopt;
+    signers.emplace_back(*index, &v);
+    power += set_->at(*index).power;
+  }
+  std::sort(signers.begin(), signers.end());
+  const auto repeated = std::adjacent_find(signers.begin(), signers.end(),
+                                           [](const auto& a, const auto& b) { return a.first == b.first; });
+  if (repeated != signers.end() || !set_->is_quorum(power))
+    return std::nullopt;
+  commit decision{height_, first.round, first.block, {}, now_ms_ - height_started_ms_};
+  for (const auto& [index, v] : signers) {
+    if (!rules::verify(*v, *signatures_))
+      return std::nullopt;
+    decision.precommits.push_back(*v);
+  }
+  return decision;
+}
+
+void consensus::report_certificate_conflicts(const commit& decision, actions& out) {
+  auto* state = find_round(decision.round);
+  if (state == nullptr || state->precommits.by_validator.empty())
+    return;
+  for (const auto& v : decision.precommits) {
+    const auto index = *set_->index_of(v.validator);
+    if (state->precommits.by_validator[index])
+      report_equivocation(state->precommits, index, v, out);
+  }
+}
+
 // True when a message of (height, chain) may be used now or buffered; counts the rest.
 bool consensus::admit(std::uint64_t height, const core::hash256& chain) {
   if (!set_) {
@@ -191,25 +254,27 @@ void consensus::accept_vote(const rules::vote& v, actions& out) {
     return;
   }
   const auto* known = find_round(v.round);
-  if (known != nullptr) {
-    const auto& slots = v.kind_enum() == prevote_kind ? known->prevotes.by_validator
-                                                       : known->precommits.by_validator;
-    if (!slots.empty() && slots[*index] == v) {
-      drop(drop_reason::duplicate);
-      return;
-    }
+  if (known != nullptr && find_vote(known->*table_of(v.kind_enum()), *index, v.block) != nullptr) {
+    drop(drop_reason::duplicate); // this validator's vote for this value is counted
+    return;
   }
   if (!rules::verify(v, *signatures_)) {
     drop(drop_reason::bad_signature);
     return;
   }
   auto& state = round_for(v.round);
-  auto& votes = table(state, v.kind_enum());
-  if (!votes.by_validator.empty() && votes.by_validator[*index]) {
-    report_equivocation(votes, *index, v, out);
+  auto& votes = state.*table_of(v.kind_enum());
+  if (votes.by_validator.empty() || !votes.by_validator[*index]) {
+    record_vote(state, *index, v);
     return;
   }
-  record_vote(state, *index, v);
+  report_equivocation(votes, *index, v, out);
+  if (votes_of(votes, *index) >= votes_per_validator_max) {
+    drop(drop_reason::equivocation);
+    return;
+  }
+  votes.later.emplace_back(*index, v);
+  count_for_value(votes, *index, v);
 }
 
 void consensus::accept_proposal(const proposal& p, bool block_valid) {
@@ -341,25 +406,48 @@ void consensus::schedule(consensus_step step, actions& out) {
 
 // ---- votes ----
 
-consensus::vote_table& consensus::table(round_state& state, rules::vote_kind kind) noexcept {
-  return kind == prevote_kind ? state.prevotes : state.precommits;
+consensus::vote_table consensus::round_state::*consensus::table_of(rules::vote_kind kind) noexcept {
+  return kind == prevote_kind ? &round_state::prevotes : &round_state::precommits;
 }
 
+const rules::vote* consensus::find_vote(const vote_table& votes, std::size_t index,
+                                        const core::hash256& block) noexcept {
+  if (votes.by_validator.empty() || !votes.by_validator[index])
+    return nullptr;
+  if (votes.by_validator[index]->block == block)
+    return &*votes.by_validator[index];
+  for (const auto& [voter, v] : votes.later)
+    if (voter == index && v.block == block)
+      return &v;
+  return nullptr;
+}
+
+std::size_t consensus::votes_of(const vote_table& votes, std::size_t index) noexcept {
+  return 1 + static_cast<std::size_t>(std::count_if(
+                 votes.later.begin(), votes.later.end(),
+                 [&](const auto& entry) { return entry.first == index; }));
+}
+
+// The first vote of a validator in a round and kind: it counts toward the value it
+// names and toward the power of all votes.
 void consensus::record_vote(round_state& state, std::size_t index, const rules::vote& v) {
-  auto& votes = table(state, v.kind_enum());
+  auto& votes = state.*table_of(v.kind_enum());
   if (votes.by_validator.empty()) {
     votes.by_validator.resize(set_->size());
     votes.evidence_sent.assign(set_->size(), 0);
   }
   votes.by_validator[index] = v;
-  const auto power = set_->at(index).power;
-  votes.power_total += power;
+  votes.power_total += set_->at(index).power;
+  note_sender(state, index);
+  count_for_value(votes, index, v);
+}
+
+void consensus::count_for_value(vote_table& votes, std::size_t index, const rules::vote& v) {
   auto tally = std::find_if(votes.power_by_block.begin(), votes.power_by_block.end(),
                             [&](const auto& entry) { return entry.first == v.block; });
   if (tally == votes.power_by_block.end())
     tally = votes.power_by_block.insert(tally, {v.block, 0});
-  tally->second += power;
-  note_sender(state, index);
+  tally->second += set_->at(index).power;
   if (v.kind_enum() == precommit_kind && !v.is_nil() && set_->is_quorum(tally->second) &&
       !pending_commit_)
     pending_commit_.emplace(v.round, v.block);
@@ -376,7 +464,6 @@ void consensus::note_sender(round_state& state, std::size_t index) {
 
 void consensus::report_equivocation(vote_table& votes, std::size_t index,
                                     const rules::vote& second, actions& out) {
-  drop(drop_reason::equivocation);
   const auto& first = *votes.by_validator[index];
   if (!rules::conflicting(first, second) || votes.evidence_sent[index] != 0)
     return;
@@ -415,7 +502,7 @@ std::uint64_t consensus::vote_power(std::uint32_t round, rules::vote_kind kind,
   const auto* state = find_round(round);
   if (state == nullptr)
     return 0;
-  return power_for(kind == prevote_kind ? state->prevotes : state->precommits, block);
+  return power_for(state->*table_of(kind), block);
 }
 
 // ---- rules ----
@@ -444,8 +531,9 @@ bool consensus::try_commit(actions& out) {
     return false;
   const auto [round, block] = *pending_commit_;
   commit decision{height_, round, block, {}, now_ms_ - height_started_ms_};
-  for (const auto& v : find_round(round)->precommits.by_validator)
-    if (v && v->block == block)
+  const auto& precommits = find_round(round)->precommits;
+  for (std::size_t index = 0; index < precommits.by_validator.size(); ++index)
+    if (const auto* v = find_vote(precommits, index, block))
       decision.precommits.push_back(*v);
   decided_ = true;
   pending_commit_.reset();

@@ -17,7 +17,10 @@
 // its block (the caller has the block's bytes; a proposal whose block it cannot judge
 // yet is handed in with false, and again with true once it can: that upgrades it).
 // `on_vote` gives a vote. `on_timeout` fires a timeout the engine scheduled (stale
-// ones are ignored). `propose` answers `need_block`. Every input returns the actions
+// ones are ignored). `propose` answers `need_block`. `on_commit_certificate` gives the
+// precommits with which another validator decided this height: a validator whose
+// peers decided without it (the quorum they saw held an equivocator's vote it counted
+// the other way) catches up with it. Every input returns the actions
 // it caused. The engine has already counted its own proposal and votes: broadcasts
 // are for the others. It signs its proposals and votes with the key it was given.
 //
@@ -37,9 +40,15 @@
 // next_height_votes_max, unverified until that height starts, since its validator set
 // is not known yet); proposals for the next height are dropped, as only after applying
 // this height can the caller judge their blocks: it hands them in again after
-// `start_height`. Identical repeats are ignored. Two different votes of one validator
-// for one round and kind are evidence (emitted once per validator, height, round and
-// kind); only the first counts toward quorums.
+// `start_height`. Repeats are ignored. Two different votes of one validator for one
+// round and kind are evidence (emitted once per validator, height, round and kind).
+// An equivocator counts at most once toward any one quorum: its first vote in the
+// power of all votes (the 2/3 that start timeouts) and in the round-skip count, each
+// of its votes toward the value it names (at most votes_per_validator_max values).
+// Counting only its first vote would be simpler but lets one equivocator stall the
+// honest validators for ever: the polka or commit that some of them saw with its vote
+// for X can never form at the others, who counted its vote for Y
+// (consensus_network.test.cpp found this; Tendermint solves it with VoteSetMaj23).
 //
 // Assumption (Tendermint's): messages between honest validators are eventually
 // delivered; the actor's gossip re-sends the votes of the current height to peers that
@@ -57,6 +66,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <variant>
 #include <vector>
 
@@ -173,8 +183,9 @@ enum class drop_reason : std::uint8_t {
   round_out_of_window, // more than future_rounds_max rounds ahead
   wrong_proposer,      // a proposal from someone other than the round's proposer
   duplicate,           // identical to one already counted
-  equivocation,        // a second, different vote for one round and kind: not counted
+  equivocation,        // a vote for a value beyond votes_per_validator_max: not counted
   proposal_conflict,   // a proposal beyond proposals_per_round_max for one round
+  bad_certificate,     // a commit certificate that does not prove a quorum
   count_,
 };
 
@@ -191,6 +202,12 @@ public:
   /// Distinct proposals kept per round: an honest proposer sends one, and a second
   /// one kept lets a polka for either be seen; more are dropped.
   static constexpr std::size_t proposals_per_round_max = 2;
+  /// Different values one validator is counted for in one round and kind. An honest
+  /// validator votes once; an equivocator's votes count once per value so that the
+  /// quorum its peers saw with its vote can form at every honest validator (each
+  /// quorum still holds it once, and two quorums still share an honest validator).
+  /// Three covers a split into two blocks and nil; more values are not counted.
+  static constexpr std::size_t votes_per_validator_max = 3;
   /// Votes for the next height kept until it starts: two rounds' votes of a full set.
   static constexpr std::size_t next_height_votes_max = 4 * validator_set::validators_max;
   /// Rule firings per input: each rule fires at most once per round and an input
@@ -218,6 +235,16 @@ public:
   /// has left (height, round)'s propose step or already proposed in it.
   std::vector<action> propose(std::uint64_t height, std::uint32_t round,
                               const core::hash256& block, std::int64_t now_ms);
+  /// A commit certificate from a validator that decided this height (a commit
+  /// action's precommits, or the last_commit of the next block): decides when its
+  /// precommits - one round, one block, distinct members, valid signatures, at most
+  /// validators_max of them - hold more than 2/3 of the power. This is the catch-up
+  /// path: it counts votes the vote tables may not (an equivocator's second
+  /// precommit), which is safe because two quorums still share an honest validator.
+  /// A precommit in it that conflicts with one counted here is evidence.
+  std::vector<action> on_commit_certificate(std::uint64_t height,
+                                            std::span<const rules::vote> precommits,
+                                            std::int64_t now_ms);
 
   // ---- state, for the actor's status and for tests ----
   bool is_started() const noexcept { return set_.has_value(); }
@@ -246,9 +273,12 @@ public:
   std::uint64_t conflicting_proposals() const noexcept { return conflicting_proposals_; }
 
 private:
-  /// The counted votes of one kind in one round: at most one per validator.
+  /// The counted votes of one kind in one round. A validator's first vote counts
+  /// toward its value and toward power_total; an equivocator's later votes for other
+  /// values count toward those values only (at most votes_per_validator_max values).
   struct vote_table {
-    std::vector<std::optional<rules::vote>> by_validator; // sized to the set when used
+    std::vector<std::optional<rules::vote>> by_validator; // first votes; sized when used
+    std::vector<std::pair<std::size_t, rules::vote>> later; // (validator index, vote)
     std::vector<std::pair<core::hash256, std::uint64_t>> power_by_block; // nil included
     std::vector<std::uint8_t> evidence_sent; // per validator: 1 once evidence went out
     std::uint64_t power_total = 0;
@@ -277,6 +307,8 @@ private:
   void accept_vote(const rules::vote& v, actions& out);
   void accept_proposal(const proposal& p, bool block_valid);
   bool upgrade_known_proposal(round_state& state, const proposal& p, bool block_valid);
+  std::optional<commit> check_certificate(std::span<const rules::vote> precommits);
+  void report_certificate_conflicts(const commit& decision, actions& out);
   void buffer_next_height_vote(const rules::vote& v);
 
   // rounds
@@ -291,9 +323,16 @@ private:
   void schedule(consensus_step step, actions& out);
 
   // votes
-  vote_table& table(round_state& state, rules::vote_kind kind) noexcept;
+  static vote_table round_state::*table_of(rules::vote_kind kind) noexcept;
+  /// The counted vote of validator `index` for `block`, or nullptr.
+  static const rules::vote* find_vote(const vote_table& votes, std::size_t index,
+                                      const core::hash256& block) noexcept;
+  /// Values validator `index` is counted for. REQUIRES: it has a first vote.
+  static std::size_t votes_of(const vote_table& votes, std::size_t index) noexcept;
   void record_vote(round_state& state, std::size_t index, const rules::vote& v);
+  void count_for_value(vote_table& votes, std::size_t index, const rules::vote& v);
   void note_sender(round_state& state, std::size_t index);
+  /// Evidence when `second` conflicts with the counted vote, once per validator.
   void report_equivocation(vote_table& votes, std::size_t index, const rules::vote& second,
                            actions& out);
   void cast_vote(rules::vote_kind kind, const core::hash256& block, actions& out);
@@ -344,5 +383,7 @@ static_assert(consensus::rounds_tracked_max >= consensus::future_rounds_max + 4,
 static_assert(consensus::next_height_votes_max >= 2 * validator_set::validators_max,
               "a full round of the next height fits in the buffer");
 static_assert(consensus::proposals_per_round_max >= 1);
+static_assert(consensus::votes_per_validator_max >= 2,
+              "an equivocator's vote for a second value can complete a quorum");
 
 } // namespace stakecast::validator

@@ -384,8 +384,7 @@ TEST_CASE("messages before the first height are dropped as not started") {
   CHECK_FALSE(f.engine.is_started());
 }
 
-TEST_CASE("an equivocator yields evidence once per round and kind and counts once") {
-  // Five validators: a quorum is four.
+TEST_CASE("an equivocator yields evidence once per validator round and kind") {
   fixture f(4, 5);
   f.start();
   const auto x = block_named(1);
@@ -396,21 +395,96 @@ TEST_CASE("an equivocator yields evidence once per round and kind and counts onc
   CHECK(found[0].first.block == x);
   CHECK(found[0].second.block == y);
   CHECK(rules::conflicting(found[0].first, found[0].second));
-  CHECK(only<evidence>(f.vote(1, 0, precommit, nil)).empty()); // once per round and kind
+  CHECK(only<evidence>(f.vote(1, 0, precommit, nil)).empty());
   // The same validator's prevotes are another kind: evidence again, once.
   f.vote(1, 0, prevote, x);
   CHECK(only<evidence>(f.vote(1, 0, prevote, nil)).size() == 1);
-  // Another round: evidence again.
+  // Another round: evidence again. Another validator: its own evidence.
   f.vote(1, 1, precommit, x);
   CHECK(only<evidence>(f.vote(1, 1, precommit, y)).size() == 1);
+  f.vote(2, 1, precommit, x);
+  CHECK(only<evidence>(f.vote(2, 1, precommit, y)).size() == 1);
+}
 
-  // Y has 0, 2 and 3 plus the equivocator's second vote: counted, it would commit.
-  f.vote(0, 0, precommit, y);
-  f.vote(2, 0, precommit, y);
-  CHECK(only<commit>(f.vote(3, 0, precommit, y)).empty());
-  CHECK(f.engine.vote_power(0, precommit, y) == 3);
+TEST_CASE("an equivocator counts once toward any quorum") {
+  // Five validators: a quorum is four.
+  fixture f(4, 5);
+  f.start();
+  const auto x = block_named(1);
+  const auto y = block_named(2);
+  // Validator 1 precommits three values: each counts for its value, once in all.
+  f.vote(1, 0, precommit, x);
+  f.vote(1, 0, precommit, y);
+  f.vote(1, 0, precommit, nil);
   CHECK(f.engine.vote_power(0, precommit, x) == 1);
-  CHECK(f.engine.dropped(drop_reason::equivocation) == 4);
+  CHECK(f.engine.vote_power(0, precommit, y) == 1);
+  CHECK(f.engine.vote_power(0, precommit, nil) == 1);
+  f.vote(1, 0, precommit, block_named(3)); // a fourth value is not counted
+  CHECK(f.engine.vote_power(0, precommit, block_named(3)) == 0);
+  CHECK(f.engine.dropped(drop_reason::equivocation) == 1);
+  f.vote(1, 0, precommit, y); // a repeat
+  CHECK(f.engine.vote_power(0, precommit, y) == 1);
+  // Precommits from 1, 0 and 2 are three of five: counting 1 thrice would make 2/3
+  // of all precommits and schedule the precommit timeout.
+  f.vote(0, 0, precommit, nil);
+  CHECK(only<schedule_timeout>(f.vote(2, 0, precommit, nil)).empty());
+  CHECK(only<schedule_timeout>(f.vote(3, 0, precommit, y)).size() == 1);
+  CHECK_FALSE(f.engine.is_decided());
+
+  // In round 1 its second vote completes a quorum for Y, as its peers may have seen.
+  f.vote(1, 1, precommit, x);
+  f.vote(1, 1, precommit, y);
+  f.vote(0, 1, precommit, y);
+  f.vote(2, 1, precommit, y);
+  const auto commits = only<commit>(f.vote(3, 1, precommit, y));
+  REQUIRE(commits.size() == 1);
+  CHECK(commits[0].block == y);
+  REQUIRE(commits[0].precommits.size() == 4);
+  for (const auto& v : commits[0].precommits)
+    CHECK(v.block == y);
+}
+
+TEST_CASE("a commit certificate decides a validator that counted differently") {
+  fixture f(3);
+  f.start();
+  const auto x = block_named(1);
+  // Validator 1 told this validator nil, but others saw its precommit for X.
+  f.vote(1, 0, precommit, nil);
+  f.vote(0, 0, precommit, x);
+  f.vote(2, 0, precommit, x);
+  CHECK_FALSE(f.engine.is_decided());
+  std::vector<rules::vote> certificate;
+  for (std::size_t who : {0, 1, 2})
+    certificate.push_back(signed_vote(f.keys[who], chain_id(), h, 0, precommit, x));
+
+  SECTION("a valid certificate decides and names the equivocator") {
+    const auto actions = f.engine.on_commit_certificate(h, certificate, ++f.now_ms);
+    const auto commits = only<commit>(actions);
+    REQUIRE(commits.size() == 1);
+    CHECK(commits[0].block == x);
+    CHECK(commits[0].precommits.size() == 3);
+    const auto found = only<evidence>(actions);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].first.validator == f.keys[1].public_key());
+  }
+  SECTION("certificates that prove no quorum are dropped") {
+    auto short_one = certificate;
+    short_one.pop_back();
+    CHECK(f.engine.on_commit_certificate(h, short_one, ++f.now_ms).empty());
+    auto repeated = certificate;
+    repeated[2] = repeated[0];
+    CHECK(f.engine.on_commit_certificate(h, repeated, ++f.now_ms).empty());
+    auto forged = certificate;
+    forged[1].signature.bytes[3] ^= 1;
+    CHECK(f.engine.on_commit_certificate(h, forged, ++f.now_ms).empty());
+    auto mixed = certificate;
+    mixed[1] = signed_vote(f.keys[1], chain_id(), h, 1, precommit, x);
+    CHECK(f.engine.on_commit_certificate(h, mixed, ++f.now_ms).empty());
+    CHECK(f.engine.dropped(drop_reason::bad_certificate) == 4);
+    CHECK(f.engine.on_commit_certificate(h + 1, certificate, ++f.now_ms).empty());
+    CHECK(f.engine.dropped(drop_reason::future_height) == 1);
+    CHECK_FALSE(f.engine.is_decided());
+  }
 }
 
 TEST_CASE("a Byzantine proposer sending two proposals gets one prevote") {
