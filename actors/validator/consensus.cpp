@@ -178,8 +178,9 @@ std::optional<commit> consensus::check_certificate(std::span<const rules::vote> 
     power += set_->at(*index).power;
   }
   std::sort(signers.begin(), signers.end());
-  const auto repeated = std::adjacent_find(signers.begin(), signers.end(),
-                                           [](const auto& a, const auto& b) { return a.first == b.first; });
+  const auto repeated =
+      std::adjacent_find(signers.begin(), signers.end(),
+                         [](const auto& a, const auto& b) { return a.first == b.first; });
   if (repeated != signers.end() || !set_->is_quorum(power))
     return std::nullopt;
   commit decision{height_, first.round, first.block, {}, now_ms_ - height_started_ms_};
@@ -423,9 +424,9 @@ const rules::vote* consensus::find_vote(const vote_table& votes, std::size_t ind
 }
 
 std::size_t consensus::votes_of(const vote_table& votes, std::size_t index) noexcept {
-  return 1 + static_cast<std::size_t>(std::count_if(
-                 votes.later.begin(), votes.later.end(),
-                 [&](const auto& entry) { return entry.first == index; }));
+  return 1 + static_cast<std::size_t>(
+                 std::count_if(votes.later.begin(), votes.later.end(),
+                               [&](const auto& entry) { return entry.first == index; }));
 }
 
 // The first vote of a validator in a round and kind: it counts toward the value it
@@ -462,8 +463,8 @@ void consensus::note_sender(round_state& state, std::size_t index) {
   state.sender_power += set_->at(index).power;
 }
 
-void consensus::report_equivocation(vote_table& votes, std::size_t index,
-                                    const rules::vote& second, actions& out) {
+void consensus::report_equivocation(vote_table& votes, std::size_t index, const rules::vote& second,
+                                    actions& out) {
   const auto& first = *votes.by_validator[index];
   if (!rules::conflicting(first, second) || votes.evidence_sent[index] != 0)
     return;
@@ -558,7 +559,7 @@ bool consensus::may_prevote_for(const proposal_entry& entry) const noexcept {
   if (!entry.block_valid)
     return false;
   if (p.pol_round == proposal::no_pol_round)
-    return locked_round_ == -1 || locked_block_ == p.block; // line 23
+    return locked_round_ == -1 || locked_block_ == p.block;        // line 23
   return locked_round_ <= p.pol_round || locked_block_ == p.block; // line 29
 }
 

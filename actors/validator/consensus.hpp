@@ -167,8 +167,8 @@ struct evidence {
   bool operator==(const evidence&) const = default;
 };
 
-using action =
-    std::variant<broadcast_proposal, broadcast_vote, schedule_timeout, need_block, commit, evidence>;
+using action = std::variant<broadcast_proposal, broadcast_vote, schedule_timeout, need_block,
+                            commit, evidence>;
 
 /// Why an input message was not used; counted for metrics.
 enum class drop_reason : std::uint8_t {
@@ -233,8 +233,8 @@ public:
                                  std::int64_t now_ms);
   /// The answer to need_block. REQUIRES: `block` is not nil. Ignored when the engine
   /// has left (height, round)'s propose step or already proposed in it.
-  std::vector<action> propose(std::uint64_t height, std::uint32_t round,
-                              const core::hash256& block, std::int64_t now_ms);
+  std::vector<action> propose(std::uint64_t height, std::uint32_t round, const core::hash256& block,
+                              std::int64_t now_ms);
   /// A commit certificate from a validator that decided this height (a commit
   /// action's precommits, or the last_commit of the next block): decides when its
   /// precommits - one round, one block, distinct members, valid signatures, at most
@@ -277,7 +277,7 @@ private:
   /// toward its value and toward power_total; an equivocator's later votes for other
   /// values count toward those values only (at most votes_per_validator_max values).
   struct vote_table {
-    std::vector<std::optional<rules::vote>> by_validator; // first votes; sized when used
+    std::vector<std::optional<rules::vote>> by_validator;   // first votes; sized when used
     std::vector<std::pair<std::size_t, rules::vote>> later; // (validator index, vote)
     std::vector<std::pair<core::hash256, std::uint64_t>> power_by_block; // nil included
     std::vector<std::uint8_t> evidence_sent; // per validator: 1 once evidence went out

@@ -36,9 +36,8 @@ struct fixture {
 
   explicit fixture(std::size_t me_index, std::size_t n = 4)
       : keys(sorted_keys(n)), me(me_index),
-        engine(consensus_config{}, chain_id(), std::move(*core::key_pair::from_seed(
-                                                   keys[me_index].seed())),
-               verifier) {}
+        engine(consensus_config{}, chain_id(),
+               std::move(*core::key_pair::from_seed(keys[me_index].seed())), verifier) {}
 
   std::vector<action> start(std::uint64_t height = h) {
     return engine.start_height(height, set_of(keys), now_ms);

@@ -241,9 +241,8 @@ public:
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       const auto& e = *nodes_[i].engine;
       out += "node " + std::to_string(i) + ": height " + std::to_string(e.height()) + " round " +
-             std::to_string(e.round()) + " step " + std::to_string(int(e.step())) +
-             " locked " + std::to_string(e.locked_round()) + " valid " +
-             std::to_string(e.valid_round()) + "\n";
+             std::to_string(e.round()) + " step " + std::to_string(int(e.step())) + " locked " +
+             std::to_string(e.locked_round()) + " valid " + std::to_string(e.valid_round()) + "\n";
     }
     return out + "events pending " + std::to_string(queue_.size()) + " at " +
            std::to_string(now_ms_) + " ms";
@@ -312,8 +311,8 @@ private:
     if (target.crashed)
       return;
     if (const auto* timeout = std::get_if<schedule_timeout>(&e.body)) {
-      execute(e.to, target.engine->on_timeout(timeout->height, timeout->round, timeout->step,
-                                              now_ms_));
+      execute(e.to,
+              target.engine->on_timeout(timeout->height, timeout->round, timeout->step, now_ms_));
       return;
     }
     const auto& m = std::get<message>(e.body);

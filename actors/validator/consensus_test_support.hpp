@@ -102,8 +102,7 @@ inline proposal signed_proposal(const core::key_pair& key, const core::hash256& 
 }
 
 /// The actions of type T, in order.
-template <class T>
-std::vector<T> only(const std::vector<action>& actions) {
+template <class T> std::vector<T> only(const std::vector<action>& actions) {
   std::vector<T> out;
   for (const auto& a : actions)
     if (const auto* x = std::get_if<T>(&a))

@@ -36,9 +36,9 @@ caf::error check_members(const std::vector<validator_info>& sorted) {
   if (sorted.empty())
     return make_error(consensus_errc::empty_set, "a validator set needs a validator");
   if (sorted.size() > validator_set::validators_max)
-    return make_error(consensus_errc::too_many_validators,
-                      fmt::format("{} validators, at most {}", sorted.size(),
-                                  validator_set::validators_max));
+    return make_error(
+        consensus_errc::too_many_validators,
+        fmt::format("{} validators, at most {}", sorted.size(), validator_set::validators_max));
   std::uint64_t total = 0;
   for (std::size_t i = 0; i < sorted.size(); ++i) {
     if (sorted[i].power == 0)

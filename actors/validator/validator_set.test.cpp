@@ -62,8 +62,9 @@ TEST_CASE("malformed validator sets are refused as error values") {
   auto twice = members_with({1, 2});
   twice[1].id = twice[0].id;
   CHECK_THAT(error_of(twice), Catch::Contains("duplicate_validator"));
-  CHECK_THAT(error_of(members_with(std::vector<std::uint64_t>(validator_set::validators_max + 1, 1))),
-             Catch::Contains("too_many_validators"));
+  CHECK_THAT(
+      error_of(members_with(std::vector<std::uint64_t>(validator_set::validators_max + 1, 1))),
+      Catch::Contains("too_many_validators"));
   CHECK_THAT(error_of(members_with({validator_set::total_power_max, 1})),
              Catch::Contains("total_power_too_large"));
   CHECK(validator_set::make(members_with({validator_set::total_power_max})));
