@@ -72,7 +72,7 @@ std::vector<message> samples() {
     wire::swarm_peers{id_of(9), {}},
     wire::swarm_peers{id_of(10), ids(limits::peer_list_count_max)},
     wire::have_ranges{id_of(11), {}},
-    wire::have_ranges{id_of(12), {{0, 10}, {20, 21}}},
+    wire::have_ranges{id_of(12), {{0, 10}, {20, 21}}, true},
     wire::have_ranges{id_of(13), std::vector<wire::segment_range>(limits::have_ranges_count_max,
                                                                   wire::segment_range{1, 2})},
     wire::segment_request{id_of(14), 3, 0x1122334455667788},
@@ -442,7 +442,7 @@ TEST_CASE("golden bytes fix the layout of nested segment ranges", "[wire][codec]
   auto content = id_of(1);
   core::byte_buffer content_bytes(content.bytes.begin(), content.bytes.end());
   auto expected = concat({type_byte(wire::message_type::have_ranges), content_bytes, le32(2),
-                          le32(0), le32(10), le32(20), le32(21)});
+                          le32(0), le32(10), le32(20), le32(21), {0}});
   CHECK(encoded(wire::have_ranges{content, {{0, 10}, {20, 21}}}) == expected);
 }
 

@@ -327,13 +327,16 @@ struct have_ranges {
 
   core::content_id content;
   std::vector<segment_range> ranges;
+  /// An answer to a have_ranges from a node that is not our neighbour (our table is
+  /// full): never answered in turn, so two full nodes cannot bounce answers forever.
+  bool reply = false;
 
   bool operator==(const have_ranges&) const = default;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, have_ranges& x) {
     return f(caf::meta::type_name(have_ranges::name.data()), x.content,
-             count_max<limits::have_ranges_count_max>, x.ranges);
+             count_max<limits::have_ranges_count_max>, x.ranges, x.reply);
   }
 };
 

@@ -151,7 +151,9 @@ bool segment_server::forget_idle(std::int64_t now_ns) {
     const bool running = std::any_of(
         queue_.running().begin(), queue_.running().end(),
         [&](const upload_transfer& transfer) { return transfer.request.requester == requester; });
-    if (now_ns - last_ns >= requester_idle_ns && !running && queue_.queued_count(requester) == 0)
+    const std::int64_t idle_ns = queue_.config().chokes ? requester_idle_ns
+                                                        : round_robin_requester_idle_ns;
+    if (now_ns - last_ns >= idle_ns && !running && queue_.queued_count(requester) == 0)
       idle.push_back(requester);
   }
   for (const core::node_id& requester : idle) {
@@ -244,15 +246,43 @@ void masternode_reject(masternode_pointer self, const core::node_id& to,
   self->state.context.telemetry->add(self->state.metric.rejects, 1);
 }
 
-/// Puts `viewer` first among the content's recent viewers: those that joined or were
-/// served last, who hold the most useful segments for a newcomer.
+/// Puts `viewer` first among the content's recent viewers, with the furthest segment
+/// sent to it (`served`, when this is a transfer).
 void remember_viewer(masternode_state& state, masternode_state::hosted_content& content,
-                     const core::node_id& viewer) {
+                     const core::node_id& viewer, std::optional<std::uint32_t> served) {
   auto& recent = content.recent_viewers;
-  std::erase(recent, viewer);
-  recent.push_front(viewer);
+  const auto known = std::find_if(recent.begin(), recent.end(),
+                                  [&](const recent_viewer& entry) { return entry.id == viewer; });
+  recent_viewer entry{viewer, served};
+  if (known != recent.end()) {
+    if (known->furthest_served && (!served || *served < *known->furthest_served))
+      entry.furthest_served = known->furthest_served;
+    recent.erase(known);
+  }
+  recent.push_front(entry);
   while (recent.size() > state.config.recent_viewers_max)
     recent.pop_back();
+}
+
+/// The peers to give a viewer joining at `position`: first those we sent a segment
+/// at or past it (they hold what it will play next), then those we sent anything,
+/// then those that only joined, each group most recent first. In a flash crowd the
+/// newest joiners hold nothing; the viewers served lately do.
+std::vector<core::node_id> peers_for(const masternode_state::hosted_content& content,
+                                     const core::node_id& asker, std::uint32_t position) {
+  std::vector<core::node_id> peers;
+  auto take = [&](auto&& wanted) {
+    for (const recent_viewer& entry : content.recent_viewers) {
+      if (peers.size() >= limits::peer_list_count_max)
+        return;
+      if (entry.id != asker && wanted(entry))
+        peers.push_back(entry.id);
+    }
+  };
+  take([&](const recent_viewer& e) { return e.furthest_served && *e.furthest_served >= position; });
+  take([&](const recent_viewer& e) { return e.furthest_served && *e.furthest_served < position; });
+  take([&](const recent_viewer& e) { return !e.furthest_served; });
+  return peers;
 }
 
 bool holds(const masternode_state& state, const masternode_state::hosted_content& content,
@@ -278,7 +308,7 @@ void masternode_pump(masternode_pointer self, segment_server::outcome out = {}) 
                             wire::payload::virtual_of(request.size_bytes,
                                                       manifest.segment_roots[request.segment])});
     state.context.telemetry->add(state.metric.egress_bytes, request.size_bytes);
-    remember_viewer(state, found->second, request.requester);
+    remember_viewer(state, found->second, request.requester, request.segment);
   }
   for (const segment_server::reject& reject : out.rejects)
     masternode_reject(self, reject.request.requester,
@@ -301,14 +331,9 @@ void masternode_on_join(masternode_pointer self, const core::node_id& from,
     send(self, from, std::move(answer)); // not ours: no peers to give
     return;
   }
-  for (const core::node_id& viewer : found->second.recent_viewers) {
-    if (answer.peers.size() >= limits::peer_list_count_max)
-      break;
-    if (viewer != from)
-      answer.peers.push_back(viewer);
-  }
+  answer.peers = peers_for(found->second, from, message.position);
   send(self, from, std::move(answer));
-  remember_viewer(state, found->second, from);
+  remember_viewer(state, found->second, from, std::nullopt);
 }
 
 /// A request for a segment we are still fetching waits for it (the fetch jumps the
@@ -706,11 +731,22 @@ void serve_uploads(viewer_pointer self, const segment_server::outcome& out) {
                             wire::payload::virtual_of(request.size_bytes, digest)});
     state.bytes_uploaded += request.size_bytes;
   }
-  for (const segment_server::reject& reject : out.rejects)
+  for (const segment_server::reject& reject : out.rejects) {
     send(self, reject.request.requester, reject_message(reject.request, reject.reason));
+  }
 }
 
 void end_session(viewer_pointer self);
+
+/// Our holdings to every neighbour.
+void announce(viewer_pointer self, std::int64_t now) {
+  auto& state = self->state;
+  const wire::have_ranges ours = our_ranges(state);
+  for (const viewer_state::neighbour& neighbour : state.neighbours)
+    send(self, neighbour.id, ours);
+  state.have_news = false;
+  state.last_announce_ns = now;
+}
 
 /// After every event: step the playback and send its actions, keep the window
 /// pinned, serve uploads, and arm the timer at the earliest wakeup.
@@ -727,13 +763,23 @@ void drive(viewer_pointer self, segment_server::outcome out = {}) {
   repin(state);
   state.server->run(now, state.generator, out);
   serve_uploads(self, out);
-  arm(self, earliest(state.playback->next_wakeup(), state.server->next_wakeup()));
+  std::optional<std::int64_t> news_at;
+  if (state.have_news) {
+    news_at = state.last_announce_ns + state.config.have_news_interval.count();
+    if (now >= *news_at) {
+      announce(self, now);
+      news_at.reset();
+    }
+  }
+  arm(self, earliest(earliest(state.playback->next_wakeup(), state.server->next_wakeup()), news_at));
 }
 
 void report(viewer_state& state) {
   auto& telemetry = *state.context.telemetry;
   const auto& metric = state.metric;
   telemetry.add(metric.sessions_ended, 1);
+  if (state.content_metric)
+    telemetry.add(state.content_metric->viewers, -1);
   if (!state.playback) { // no manifest: the session never started
     telemetry.add(metric.startup_failures, 1);
     telemetry.event(metric.session_end, state.context.id, 0, 0);
@@ -745,11 +791,13 @@ void report(viewer_state& state) {
   };
   add(metric.played_ns, static_cast<std::uint64_t>(qoe.played_ns));
   add(metric.stall_ns, static_cast<std::uint64_t>(qoe.stall_ns));
+  if (state.content_metric) {
+    add(state.content_metric->played_ns, static_cast<std::uint64_t>(qoe.played_ns));
+    add(state.content_metric->stall_ns, static_cast<std::uint64_t>(qoe.stall_ns));
+  }
   add(metric.stalls, qoe.stall_count);
   add(metric.segments_played, qoe.played_segments);
   add(metric.segments_late, qoe.late_segments);
-  add(metric.bytes_from_masternodes, qoe.bytes_from_masternodes);
-  add(metric.bytes_from_viewers, qoe.bytes_from_viewers);
   add(metric.duplicate_bytes, qoe.duplicate_bytes);
   add(metric.bytes_uploaded, state.bytes_uploaded);
   add(metric.requests, qoe.requests);
@@ -758,6 +806,7 @@ void report(viewer_state& state) {
   add(metric.bad_segments, qoe.bad_segments);
   add(metric.seeks, qoe.seek_count);
   add(metric.seek_wait_ns, static_cast<std::uint64_t>(qoe.seek_wait_ns));
+  telemetry.record(metric.longest_stall_s, static_cast<double>(qoe.longest_stall_ns) / 1e9);
   if (qoe.startup_delay_ns)
     telemetry.record(metric.startup_delay_s, static_cast<double>(*qoe.startup_delay_ns) / 1e9);
   else
@@ -779,6 +828,19 @@ void end_session(viewer_pointer self) {
     state.playback->close(now_ns(self)); // its cancels are not sent: we leave without notice
   report(state);
   self->quit();
+}
+
+/// Bytes received, counted as they arrive (so the time series shows them when they
+/// moved), overall and for the content when it is labelled.
+void count_download(viewer_state& state, const core::node_id& from, std::uint32_t size) {
+  auto& telemetry = *state.context.telemetry;
+  const bool masternode = is_masternode(state, from);
+  telemetry.add(masternode ? state.metric.bytes_from_masternodes : state.metric.bytes_from_viewers,
+                size);
+  if (state.content_metric)
+    telemetry.add(masternode ? state.content_metric->bytes_from_masternodes
+                             : state.content_metric->bytes_from_viewers,
+                  size);
 }
 
 /// The answer must come from the source asked; returns the segment asked for.
@@ -813,10 +875,14 @@ void viewer_on_data(viewer_pointer self, const core::node_id& from,
       message.segment == *segment && verify(*state.manifest, *segment, message.body);
   const scheduler::arrival arrival = state.playback->on_segment(now, message.request_id, verified);
   const std::uint32_t size = message.body.size_bytes;
-  if (arrival == scheduler::arrival::accepted)
+  if (arrival == scheduler::arrival::accepted) {
     state.cache->put(state.config.content, *segment, size, now); // refused: played, not kept
-  if (arrival == scheduler::arrival::accepted || arrival == scheduler::arrival::duplicate)
+    state.have_news = true;
+  }
+  if (arrival == scheduler::arrival::accepted || arrival == scheduler::arrival::duplicate) {
     state.server->queue().record_download(from, size);
+    count_download(state, from, size);
+  }
   if (arrival == scheduler::arrival::invalid && find_neighbour(state, from) != nullptr) {
     // The playback never asks it again; stop talking to it too.
     std::erase_if(state.neighbours, [&](const viewer_state::neighbour& n) { return n.id == from; });
@@ -834,9 +900,12 @@ void viewer_on_reject(viewer_pointer self, const core::node_id& from,
   heard_from(state, from, now);
   // Not holding the segment lasts until the sender announces otherwise; being busy
   // (choked, full queues) passes within seconds.
+  using refusal = scheduler::playback::refusal;
   const auto why = message.reason == static_cast<std::uint8_t>(wire::reject_reason::not_held)
-                     ? scheduler::playback::refusal::not_held
-                     : scheduler::playback::refusal::busy;
+                       ? refusal::not_held
+                   : message.reason == static_cast<std::uint8_t>(wire::reject_reason::choked)
+                       ? refusal::choked
+                       : refusal::busy;
   state.playback->on_reject(now, message.request_id, why);
   drive(self);
 }
@@ -847,8 +916,17 @@ void viewer_on_have(viewer_pointer self, const core::node_id& from,
   if (message.content != state.config.content)
     return;
   const std::int64_t now = now_ns(self);
-  if (find_neighbour(state, from) == nullptr && !add_neighbour(self, from, now))
+  if (find_neighbour(state, from) == nullptr && !add_neighbour(self, from, now)) {
+    // No room for it (or it cannot be one): still tell it what we hold, so a newcomer
+    // can ask us for segments; full tables are the rule early in a flash crowd.
+    if (!message.reply && from != state.context.id &&
+        !state.cache->ranges(state.config.content, 1).empty()) {
+      wire::have_ranges answer = our_ranges(state);
+      answer.reply = true;
+      send(self, from, std::move(answer));
+    }
     return;
+  }
   heard_from(state, from, now);
   std::vector<scheduler::segment_range> ranges;
   ranges.reserve(message.ranges.size());
@@ -908,9 +986,7 @@ void viewer_on_have_tick(viewer_pointer self) {
       silent.push_back(neighbour.id);
   for (const core::node_id& id : silent)
     drop_neighbour(self, id, now);
-  const wire::have_ranges ours = our_ranges(state);
-  for (const viewer_state::neighbour& neighbour : state.neighbours)
-    send(self, neighbour.id, ours);
+  announce(self, now);
   // Peer exchange: one neighbour in turn hears who our other neighbours are, so
   // holders spread through the swarm and not only through masternodes' lists. One
   // message per tick keeps the cost to a tenth of a message per second per viewer.
@@ -936,6 +1012,14 @@ void viewer_on_have_tick(viewer_pointer self) {
 
 void register_metrics(viewer_state& state) {
   auto& telemetry = *state.context.telemetry;
+  if (!state.config.metrics_label.empty()) {
+    auto counter = [&](std::string_view what) {
+      return telemetry.counter(fmt::format("content.{}.{}", state.config.metrics_label, what));
+    };
+    state.content_metric = {counter("viewers"), counter("bytes_from_masternodes"),
+                            counter("bytes_from_viewers"), counter("stall_ns"),
+                            counter("played_ns")};
+  }
   state.metric = {
       telemetry.counter("stream.sessions_started"),
       telemetry.counter("stream.sessions_ended"),
@@ -958,6 +1042,7 @@ void register_metrics(viewer_state& state) {
       telemetry.counter("stream.seek_wait_ns"),
       telemetry.histogram("stream.startup_delay_s"),
       telemetry.histogram("stream.share_ratio"),
+      telemetry.histogram("stream.longest_stall_s"),
       telemetry.event_kind("stream.session_end"),
   };
 }
@@ -1021,6 +1106,8 @@ viewer_actor::behavior_type viewer(viewer_pointer self, world::node_context cont
   state.generator = core::random_generator(core::derive_seed(context.seed, "viewer"));
   register_metrics(state);
   context.telemetry->add(state.metric.sessions_started, 1);
+  if (state.content_metric)
+    context.telemetry->add(state.content_metric->viewers, 1);
   self->delayed_send(self, std::max(state.config.session_length, std::chrono::nanoseconds{0}),
                      session_end_atom::value);
   for (const auto& seek : state.config.seeks)

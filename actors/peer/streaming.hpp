@@ -122,9 +122,12 @@ public:
                 "a held request is answered before the requester times out");
   /// A requester that has asked nothing for this long, with nothing queued or
   /// running, may be forgotten to make room for a new one (the queue tracks at most
-  /// choker_config::peers_max): 60 s, twice playback's exclusion time, so a viewer
-  /// still watching is never taken for gone.
+  /// choker_config::peers_max). Under tit-for-tat: 60 s, twice playback's exclusion
+  /// time, so a viewer still watching keeps the rates it earned. Round robin keeps
+  /// nothing worth keeping, only a place in the turn: 2 s, so that in a flash crowd
+  /// the table turns over to newcomers instead of refusing them as busy.
   static constexpr std::int64_t requester_idle_ns = 60'000'000'000;
+  static constexpr std::int64_t round_robin_requester_idle_ns = 2'000'000'000;
   static_assert(requester_idle_ns > scheduler::playback_config{}.exclusion_ns);
 
   struct reject {
@@ -193,7 +196,7 @@ struct masternode_config {
   storage::storage_actor storage;
   double uplink_bps = 1e9;
   std::size_t upload_slots = 16;
-  std::size_t recent_viewers_max = 32; // per content, answered to swarm_join
+  std::size_t recent_viewers_max = 64; // per content, answered to swarm_join
   fetcher_config fetching{};
   /// A source that has not sent a manifest asked for in this time is asked no more;
   /// the next one is.
@@ -212,6 +215,12 @@ using masternode_actor = caf::typed_actor<caf::reacts_to<world::inbound>,
                                           caf::reacts_to<stream_wake_atom, std::uint64_t>,
                                           caf::reacts_to<manifest_tick_atom>>;
 
+/// A viewer a masternode met lately, and the furthest segment it sent it.
+struct recent_viewer {
+  core::node_id id;
+  std::optional<std::uint32_t> furthest_served;
+};
+
 struct masternode_state {
   /// Viewer requests held until the segment they ask for is fetched.
   static constexpr std::size_t held_requests_max = 1024;
@@ -223,7 +232,8 @@ struct masternode_state {
     std::uint32_t manifest_attempts = 0;           // manifest requests sent so far
     std::int64_t manifest_deadline_ns = 0;         // of the last one
     bool manifest_storing = false;                 // being written to storage
-    std::deque<core::node_id> recent_viewers;      // most recent first; <= recent_viewers_max
+    /// Most recent first; at most recent_viewers_max.
+    std::deque<recent_viewer> recent_viewers;
     std::optional<wire::payload> encoded_manifest; // encoded on first request
   };
 
@@ -271,9 +281,18 @@ struct viewer_config {
   /// Leaves without notice after this (self->quit()).
   std::chrono::nanoseconds session_length = std::chrono::minutes(10);
   std::chrono::nanoseconds have_interval = std::chrono::seconds(10);
+  /// A segment newly held is announced to the neighbours within this, not only at
+  /// the next have_interval: 2 s, one segment's play time, so viewers just behind
+  /// learn of it while it is still early for them (at most one have_ranges per
+  /// neighbour per 2 s).
+  std::chrono::nanoseconds have_news_interval = std::chrono::seconds(2);
   std::size_t neighbours_max = 20;
   std::size_t upload_slots = 4;
   bool uploads = true; // false: a free-rider (rejects every request)
+  /// When not empty, the session also counts under "content.<label>.*" (viewers
+  /// watching, bytes from masternodes and from viewers, stall and played time), so a
+  /// scenario can follow chosen contents over time.
+  std::string metrics_label;
   /// An adversary for tests and scenarios: serves segments claiming a wrong root.
   bool poison = false;
   /// Jumps during the session: at `at` after its start, to segment `segment`.
@@ -336,6 +355,8 @@ struct viewer_state {
   std::uint32_t pinned_first = 0;          // the cache's pinned window
   bool pinned = false;
   std::uint64_t bytes_uploaded = 0; // segments sent to other viewers
+  bool have_news = false;           // holding a segment not yet announced
+  std::int64_t last_announce_ns = 0;
   bool ended = false;
   wake_timer timer;
 
@@ -361,8 +382,17 @@ struct viewer_state {
     world::metrics::counter_id seek_wait_ns = 0;
     world::metrics::histogram_id startup_delay_s = 0;
     world::metrics::histogram_id share_ratio = 0;
+    world::metrics::histogram_id longest_stall_s = 0; // per session, 0 without a stall
     world::metrics::event_id session_end = 0;
   } metric;
+  struct content_metric_ids {
+    world::metrics::counter_id viewers = 0;
+    world::metrics::counter_id bytes_from_masternodes = 0;
+    world::metrics::counter_id bytes_from_viewers = 0;
+    world::metrics::counter_id stall_ns = 0;
+    world::metrics::counter_id played_ns = 0;
+  };
+  std::optional<content_metric_ids> content_metric; // with config.metrics_label
 
   static inline const char* name = "viewer";
 };

@@ -140,14 +140,21 @@ std::size_t playback::viewer_holders(segment_index segment) const noexcept {
 
 bool playback::masternode_may_serve(segment_index segment) const noexcept {
   return std::any_of(sources_.begin(), sources_.end(), [&](const source_entry& source) {
-    return source.kind == source_kind::masternode && !is_excluded(segment, source.id);
+    return source.kind == source_kind::masternode && !is_busy(source) &&
+           !is_excluded(segment, source.id);
   });
+}
+
+bool playback::is_busy(const source_entry& source) const noexcept {
+  return now_ns_ < source.busy_until_ns;
 }
 
 qoe_report playback::qoe() const {
   auto report = qoe_;
-  if (state_ == playback_state::stalled)
+  if (state_ == playback_state::stalled) {
     report.stall_ns += now_ns_ - stall_started_ns_;
+    report.longest_stall_ns = std::max(report.longest_stall_ns, now_ns_ - stall_started_ns_);
+  }
   if (state_ == playback_state::starting && qoe_.startup_delay_ns)
     report.seek_wait_ns += now_ns_ - seek_started_ns_;
   return report;
@@ -248,8 +255,10 @@ void playback::try_start() {
 
 // Closes the books on an ongoing stall or seek wait at now_ns_.
 void playback::end_waits() {
-  if (state_ == playback_state::stalled)
+  if (state_ == playback_state::stalled) {
     qoe_.stall_ns += now_ns_ - stall_started_ns_;
+    qoe_.longest_stall_ns = std::max(qoe_.longest_stall_ns, now_ns_ - stall_started_ns_);
+  }
   if (state_ == playback_state::starting && qoe_.startup_delay_ns)
     qoe_.seek_wait_ns += now_ns_ - seek_started_ns_;
 }
@@ -358,7 +367,8 @@ const playback::source_entry* playback::choose_masternode(segment_index segment)
   const source_entry* best = nullptr;
   for (const auto& source : sources_) { // node-id order: the first of equals wins
     if (source.kind != source_kind::masternode ||
-        source.outstanding >= config_.outstanding_per_source_max || is_excluded(segment, source.id))
+        source.outstanding >= config_.outstanding_per_source_max || is_busy(source) ||
+        is_excluded(segment, source.id))
       continue;
     if (best == nullptr || source.outstanding < best->outstanding)
       best = &source;
@@ -371,8 +381,8 @@ const playback::source_entry* playback::choose_viewer(segment_index segment,
   std::vector<const source_entry*> least_loaded;
   for (const auto& source : sources_) {
     if (source.kind != source_kind::viewer ||
-        source.outstanding >= config_.outstanding_per_source_max || !holds(source, segment) ||
-        is_excluded(segment, source.id))
+        source.outstanding >= config_.outstanding_per_source_max || is_busy(source) ||
+        !holds(source, segment) || is_excluded(segment, source.id))
       continue;
     if (!least_loaded.empty() && source.outstanding > least_loaded.front()->outstanding)
       continue;
@@ -395,15 +405,18 @@ void playback::plan(core::random_generator& generator) {
        ++segment) {
     if (received(segment))
       continue;
-    const bool urgent = deadline_ns(segment) - now_ns_ <= config_.urgent_ns;
+    const auto slack_ns = deadline_ns(segment) - now_ns_;
+    const bool urgent = slack_ns <= config_.urgent_ns;
     bool any_to_masternode = false;
     const auto copies = copies_in_flight(segment, any_to_masternode);
-    const bool masternode_usable = urgent && masternode_may_serve(segment);
+    const auto holders = urgent ? 0 : viewer_holders(segment);
+    const bool seeding = !urgent && slack_ns <= config_.seed_ns && holders == 0;
+    const bool masternode_usable = (urgent || seeding) && masternode_may_serve(segment);
     if (copies == 0 && masternode_usable)
       to_masternodes.push_back(segment);
     else if (copies == 0)
-      to_viewers.push_back({segment, urgent, urgent ? 0 : viewer_holders(segment)});
-    else if (copies == 1 && !any_to_masternode && masternode_usable && config_.endgame)
+      to_viewers.push_back({segment, urgent, holders});
+    else if (copies == 1 && !any_to_masternode && urgent && masternode_usable && config_.endgame)
       to_masternodes.push_back(segment);
   }
   for (const auto segment : to_masternodes) {
@@ -479,8 +492,13 @@ bool playback::on_reject(std::int64_t now_ns, request_id id, refusal why) {
   if (!request)
     return false;
   ++qoe_.rejects;
-  exclude(request->segment, request->source,
-          why == refusal::busy ? config_.busy_backoff_ns : config_.exclusion_ns);
+  if (why == refusal::busy || why == refusal::choked) {
+    const auto backoff_ns = why == refusal::busy ? config_.busy_backoff_ns : config_.choked_backoff_ns;
+    if (auto* source = find_source(request->source))
+      source->busy_until_ns = std::max(source->busy_until_ns, now_ns_ + backoff_ns);
+  } else {
+    exclude(request->segment, request->source, config_.exclusion_ns);
+  }
   return true;
 }
 
@@ -533,6 +551,9 @@ std::optional<std::int64_t> playback::next_wakeup() const {
   for (const auto& entry : exclusions_)
     if (entry.until_ns > now_ns_)
       consider(entry.until_ns);
+  for (const auto& source : sources_)
+    if (is_busy(source))
+      consider(source.busy_until_ns);
   if (state_ != playback_state::playing)
     return earliest; // deadlines move with the clock: nothing crosses a horizon
   consider(now_ns_ + (contiguous_end_ns() - playhead_ns_));
@@ -544,6 +565,8 @@ std::optional<std::int64_t> playback::next_wakeup() const {
     const auto deadline = deadline_ns(segment);
     if (deadline - config_.urgent_ns > now_ns_)
       consider(deadline - config_.urgent_ns);
+    if (deadline - config_.seed_ns > now_ns_)
+      consider(deadline - config_.seed_ns);
     if (deadline - config_.window_ns > now_ns_) {
       consider(deadline - config_.window_ns);
       break;

@@ -110,6 +110,11 @@ struct playback_config {
   /// A segment whose deadline is at most this far goes to a masternode: 8 s, two
   /// request timeouts, so a viewer's miss is still recovered in time.
   std::int64_t urgent_ns = 8'000'000'000;
+  /// A segment that no viewer source holds goes to a masternode once its deadline is
+  /// this close: 20 s, well before it is urgent, so the first viewers to need it
+  /// seed it into the swarm early and those just behind find it among viewers
+  /// instead of all turning to the masternodes at once (a flash crowd).
+  std::int64_t seed_ns = 20'000'000'000;
   /// A request to a masternode unanswered for this long is cancelled and planned
   /// again: 4 s, twice a 2 s segment's play time. Not scaled by size: segments are
   /// about equal.
@@ -124,10 +129,17 @@ struct playback_config {
   /// A source that timed out or said it does not hold a segment is not asked for it
   /// again during this long: 30 s, about a have-range refresh.
   std::int64_t exclusion_ns = 30'000'000'000;
-  /// A source that said it is busy (choked us, or its queues are full) is not asked
-  /// for that segment during this long: 2 s. Slots turn over within seconds; waiting
-  /// 30 s would starve a flash crowd in which every source is busy at first.
+  /// A source that said it is busy (choked us, or its queues are full) is asked
+  /// nothing during this long: 2 s. Busy is about the source, not the segment: asking
+  /// it for the next segment would be refused too, and meanwhile urgent segments go to
+  /// viewers that hold them. Slots turn over within seconds; waiting 30 s would
+  /// starve a flash crowd in which every source is busy at first.
   std::int64_t busy_backoff_ns = 2'000'000'000;
+  /// A viewer that choked us is asked nothing during this long: 10 s, a rechoke
+  /// interval (peer/choker.hpp), since it unchokes no sooner than its next rechoke.
+  /// Asking every busy_backoff_ns instead made 9 in 10 requests to viewers a refusal
+  /// in a flash crowd. Asking once per interval still counts as interest there.
+  std::int64_t choked_backoff_ns = 10'000'000'000;
   /// Requests outstanding to one source: 2, one in service and one queued, so the
   /// source never idles between answers.
   std::size_t outstanding_per_source_max = 2;
@@ -143,11 +155,13 @@ struct playback_config {
   constexpr bool is_valid() const noexcept {
     return startup_buffer_ns > 0 && startup_buffer_ns <= setting_ns_max && resume_buffer_ns > 0 &&
            resume_buffer_ns <= setting_ns_max && window_ns > 0 && window_ns <= setting_ns_max &&
-           urgent_ns >= 0 && urgent_ns <= window_ns && request_timeout_ns > 0 &&
+           urgent_ns >= 0 && urgent_ns <= window_ns && seed_ns >= urgent_ns &&
+           seed_ns <= window_ns && request_timeout_ns > 0 &&
            request_timeout_ns <= setting_ns_max && viewer_request_timeout_ns > 0 &&
            viewer_request_timeout_ns <= setting_ns_max && exclusion_ns >= 0 &&
            exclusion_ns <= setting_ns_max && busy_backoff_ns >= 0 &&
-           busy_backoff_ns <= setting_ns_max && outstanding_per_source_max >= 1 &&
+           busy_backoff_ns <= setting_ns_max && choked_backoff_ns >= 0 &&
+           choked_backoff_ns <= setting_ns_max && outstanding_per_source_max >= 1 &&
            outstanding_total_max >= outstanding_per_source_max &&
            outstanding_total_max <= requests_in_flight_max &&
            urgent_reserve < outstanding_total_max;
@@ -214,6 +228,7 @@ struct qoe_report {
   std::optional<std::int64_t> startup_delay_ns; // session start -> first playback
   std::uint64_t stall_count = 0;                // playing -> stalled transitions
   std::int64_t stall_ns = 0;                    // time stalled after startup
+  std::int64_t longest_stall_ns = 0;            // the longest single stall
   std::int64_t played_ns = 0;                   // time playing
   std::uint64_t seek_count = 0;
   std::int64_t seek_wait_ns = 0;            // seek -> playback again (not a stall)
@@ -266,7 +281,9 @@ public:
   /// The source answered "no" to request `id` (does not hold it, choked, busy).
   /// False when `id` is not in flight.
   /// Why a source refused a request.
-  enum class refusal : std::uint8_t { not_held, busy };
+  /// not_held: excluded for that segment; busy and choked: the source is asked
+  /// nothing for busy_backoff_ns or choked_backoff_ns.
+  enum class refusal : std::uint8_t { not_held, busy, choked };
   bool on_reject(std::int64_t now_ns, request_id id, refusal why = refusal::not_held);
   /// Moves the playhead to the start of `segment`; cancels requests outside the new
   /// window. REQUIRES: segment < segment_count(). Ignored once closed.
@@ -302,6 +319,7 @@ private:
     source_kind kind = source_kind::viewer;
     std::vector<segment_range> ranges; // viewers only; at most have_ranges_max
     std::size_t outstanding = 0;
+    std::int64_t busy_until_ns = 0; // said busy: asked nothing before this
   };
   struct request_entry {
     request_id id = 0;
@@ -341,6 +359,7 @@ private:
   std::size_t copies_in_flight(segment_index segment, bool& any_to_masternode) const noexcept;
   std::size_t viewer_holders(segment_index segment) const noexcept;
   bool masternode_may_serve(segment_index segment) const noexcept;
+  bool is_busy(const source_entry& source) const noexcept;
 
   void advance(std::int64_t now_ns);
   void count_played(std::int64_t from_ns, std::int64_t to_ns);

@@ -268,6 +268,7 @@ TEST_CASE("viewers are asked rarest first") {
 TEST_CASE("a segment no viewer holds waits until it is urgent") {
   playback_config config;
   config.outstanding_per_source_max = 8;
+  config.seed_ns = config.urgent_ns; // no seeding: only urgency sends to masternodes
   playback session(config, content(30), 0, 0);
   core::random_generator generator(1);
   REQUIRE(session.add_source(node(1), source_kind::masternode));
@@ -276,9 +277,33 @@ TEST_CASE("a segment no viewer holds waits until it is urgent") {
   CHECK(requests.back().segment == 2);
 }
 
+TEST_CASE("a segment no viewer holds is seeded from a masternode within the seed horizon") {
+  // Before the start the deadline of segment k is 4 s (the startup buffer) + 2k s:
+  // with a 20 s horizon segments 0-8 go to the masternode, 9 and on wait. A segment
+  // that a viewer holds waits for that viewer instead.
+  playback_config config;
+  config.outstanding_per_source_max = 16;
+  config.outstanding_total_max = 16;
+  playback session(config, content(30), 0, 0);
+  core::random_generator generator(1);
+  REQUIRE(session.add_source(node(1), source_kind::masternode));
+  REQUIRE(session.add_source(node(2), source_kind::viewer));
+  const segment_range held{7, 8};
+  REQUIRE(session.set_have_ranges(node(2), std::span(&held, 1)));
+  const auto requests = requests_in(session.step(0, generator));
+  std::set<segment_index> from_masternode;
+  for (const auto& request : requests)
+    if (request.source == node(1))
+      from_masternode.insert(request.segment);
+  CHECK(from_masternode == std::set<segment_index>{0, 1, 2, 3, 4, 5, 6, 8});
+  CHECK(std::count_if(requests.begin(), requests.end(),
+                      [](const request_action& r) { return r.source == node(2); }) == 1);
+}
+
 TEST_CASE("a timeout cancels and asks another source") {
   playback_config config;
   config.outstanding_per_source_max = 1;
+  config.seed_ns = config.urgent_ns;
   playback session(config, content(30), 0, 0);
   core::random_generator generator(1);
   REQUIRE(session.add_source(node(1), source_kind::masternode));

@@ -152,6 +152,13 @@ void streaming_workload::start(simulation& sim) {
     for (auto at : params_.crowd->arrivals(*random_))
       if (at < sim.config().duration)
         sim.kernel().at(at, [this, &sim] { arrive(sim, params_.crowd_video); });
+    const auto crowd_end = params_.crowd->start + params_.crowd->window;
+    if (crowd_end < sim.config().duration)
+      sim.kernel().at(crowd_end, [this, &sim] {
+        const auto& telemetry = sim.telemetry();
+        at_crowd_end_.emplace(telemetry.counter_value("stream.bytes_from_masternodes"),
+                              telemetry.counter_value("stream.bytes_from_viewers"));
+      });
   }
 }
 
@@ -189,6 +196,8 @@ void streaming_workload::arrive(simulation& sim, std::optional<std::uint32_t> vi
   config.upload_slots = params_.viewer_upload_slots;
   config.uploads = !random_->bernoulli(params_.free_rider_share);
   config.seeks = plan_seeks(*library_->manifests.at(videos_[rank]), config.session_length);
+  if (rank < params_.content_series)
+    config.metrics_label = fmt::format("video-{}", rank);
   auto actor = sim.kernel().system().spawn(peer::viewer, sim.context_of(node), config);
   sim.bind(node, peer::viewer_messages, caf::actor_cast<caf::actor>(actor));
 }
@@ -242,6 +251,26 @@ void streaming_workload::report(const simulation& sim, nlohmann::ordered_json& s
   qoe["duplicate_bytes_ratio"] = ratio_of(counter("stream.duplicate_bytes"), received);
   qoe["masternode_egress_bytes"] = counter("stream.masternode_egress_bytes");
   qoe["share_ratio"] = quantiles(telemetry.find_histogram("stream.share_ratio"), {0.1, 0.5, 0.9});
+  const auto* longest_stall = telemetry.find_histogram("stream.longest_stall_s");
+  qoe["longest_stall_s"] = quantiles(longest_stall, {0.5, 0.99});
+  qoe["longest_stall_s"]["max"] = longest_stall ? longest_stall->max() : 0.0;
+  if (at_crowd_end_) {
+    // Once the crowd is in: bytes received since its last arrival.
+    qoe["after_crowd"]["p2p_offload_ratio"] =
+      ratio_of(from_viewers - at_crowd_end_->second, received - at_crowd_end_->first - at_crowd_end_->second);
+  }
+  auto& per_content = qoe["per_content"];
+  per_content = nlohmann::ordered_json::array();
+  for (std::uint32_t rank = 0; rank < std::min(params_.content_series, params_.videos); ++rank) {
+    const auto prefix = fmt::format("content.video-{}.", rank);
+    auto value = [&](std::string_view what) { return counter(prefix + std::string(what)); };
+    const auto from_mn = value("bytes_from_masternodes");
+    const auto from_v = value("bytes_from_viewers");
+    per_content.push_back({{"video", rank},
+                           {"p2p_offload_ratio", ratio_of(from_v, from_mn + from_v)},
+                           {"rebuffer_ratio", ratio_of(value("stall_ns"), value("played_ns") + value("stall_ns"))},
+                           {"bytes_received", from_mn + from_v}});
+  }
 
   auto& streaming = summary["streaming"];
   streaming["videos"] = params_.videos;
@@ -303,6 +332,7 @@ std::unique_ptr<workload> make_streaming(node_reader& section) {
                                      {.min = 500ms, .max = 10s}))
       .count());
   params.zipf_exponent = section.optional<double>("zipf_exponent", params.zipf_exponent, {.min = 0.0, .max = 5.0});
+  params.content_series = section.optional<std::uint32_t>("content_series", params.content_series, {.min = 0, .max = 100});
 
   auto masternodes = section.optional_section("masternodes");
   params.masternodes = masternodes.optional<std::uint32_t>("count", params.masternodes, {.min = 1, .max = 10'000});

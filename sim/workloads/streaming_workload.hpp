@@ -50,6 +50,8 @@ struct streaming_params {
   std::uint32_t viewer_upload_slots = 4;
   double free_rider_share = 0.0;
   seek_model seeking{};
+  // Metrics: the most popular contents followed over time ("content.video-<rank>.*").
+  std::uint32_t content_series = 5;
   scheduler::playback_config playback{};
 };
 
@@ -84,6 +86,8 @@ private:
   node_index next_viewer_node_ = 0;
   std::uint64_t arrivals_ = 0;
   std::uint64_t arrivals_without_node_ = 0;
+  // Bytes received by viewers when the flash crowd's last viewer had arrived.
+  std::optional<std::pair<std::int64_t, std::int64_t>> at_crowd_end_;
 };
 
 } // namespace stakecast::sim
