@@ -406,11 +406,17 @@ void playback::plan(core::random_generator& generator) {
     if (received(segment))
       continue;
     const auto slack_ns = deadline_ns(segment) - now_ns_;
-    const bool urgent = slack_ns <= config_.urgent_ns;
+    const bool waiting_for = !config_.startup_segments_first ||
+                             state_ == playback_state::playing ||
+                             starts_ns_[segment] - playhead_ns_ < buffer_needed_ns();
+    const bool urgent = slack_ns <= config_.urgent_ns && waiting_for;
     bool any_to_masternode = false;
     const auto copies = copies_in_flight(segment, any_to_masternode);
     const auto holders = urgent ? 0 : viewer_holders(segment);
-    const bool seeding = !urgent && slack_ns <= config_.seed_ns && holders == 0;
+    // Not before playback starts: the startup segments would share the downlink with
+    // seeded ones and arrive later.
+    const bool seeding = state_ == playback_state::playing && !urgent &&
+                         slack_ns <= config_.seed_ns && holders == 0;
     const bool masternode_usable = (urgent || seeding) && masternode_may_serve(segment);
     if (copies == 0 && masternode_usable)
       to_masternodes.push_back(segment);

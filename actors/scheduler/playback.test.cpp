@@ -202,6 +202,7 @@ TEST_CASE("playback starts exactly when the startup buffer is in") {
 
 TEST_CASE("the earliest deadlines are requested first") {
   playback_config config;
+  config.startup_segments_first = false;
   config.outstanding_per_source_max = 3;
   config.outstanding_total_max = 3;
   config.urgent_reserve = 0;
@@ -217,7 +218,7 @@ TEST_CASE("the earliest deadlines are requested first") {
 }
 
 TEST_CASE("urgent segments go to masternodes and the others to viewers") {
-  playback session(playback_config{}, content(30), 0, 0);
+  playback session(playback_config{.startup_segments_first = false}, content(30), 0, 0);
   core::random_generator generator(1);
   REQUIRE(session.add_source(node(1), source_kind::masternode));
   REQUIRE(session.add_source(node(2), source_kind::viewer));
@@ -269,6 +270,7 @@ TEST_CASE("a segment no viewer holds waits until it is urgent") {
   playback_config config;
   config.outstanding_per_source_max = 8;
   config.seed_ns = config.urgent_ns; // no seeding: only urgency sends to masternodes
+  config.startup_segments_first = false;
   playback session(config, content(30), 0, 0);
   core::random_generator generator(1);
   REQUIRE(session.add_source(node(1), source_kind::masternode));
@@ -278,32 +280,43 @@ TEST_CASE("a segment no viewer holds waits until it is urgent") {
 }
 
 TEST_CASE("a segment no viewer holds is seeded from a masternode within the seed horizon") {
-  // Before the start the deadline of segment k is 4 s (the startup buffer) + 2k s:
-  // with a 20 s horizon segments 0-8 go to the masternode, 9 and on wait. A segment
-  // that a viewer holds waits for that viewer instead.
+  // Before the start only the urgent segments 0-2 go (seeding would slow the
+  // startup). Once playing at 1 s, with segments 0 and 1 held, segment k's deadline
+  // is 2k - 1 s: with a 20 s horizon segments 2-10 go to the masternode, 11 and on
+  // wait. A segment that a viewer holds (7) goes to that viewer instead.
   playback_config config;
   config.outstanding_per_source_max = 16;
   config.outstanding_total_max = 16;
+  config.startup_segments_first = false;
   playback session(config, content(30), 0, 0);
   core::random_generator generator(1);
   REQUIRE(session.add_source(node(1), source_kind::masternode));
   REQUIRE(session.add_source(node(2), source_kind::viewer));
   const segment_range held{7, 8};
   REQUIRE(session.set_have_ranges(node(2), std::span(&held, 1)));
-  const auto requests = requests_in(session.step(0, generator));
-  std::set<segment_index> from_masternode;
-  for (const auto& request : requests)
-    if (request.source == node(1))
-      from_masternode.insert(request.segment);
-  CHECK(from_masternode == std::set<segment_index>{0, 1, 2, 3, 4, 5, 6, 8});
-  CHECK(std::count_if(requests.begin(), requests.end(),
-                      [](const request_action& r) { return r.source == node(2); }) == 1);
+  auto from = [](const std::vector<request_action>& requests, const core::node_id& source) {
+    std::set<segment_index> segments;
+    for (const auto& request : requests)
+      if (request.source == source)
+        segments.insert(request.segment);
+    return segments;
+  };
+  auto requests = requests_in(session.step(0, generator));
+  CHECK(from(requests, node(1)) == std::set<segment_index>{0, 1, 2});
+  CHECK(from(requests, node(2)) == std::set<segment_index>{7});
+  REQUIRE(session.on_segment(second, requests[0].id, true) == arrival::accepted);
+  REQUIRE(session.on_segment(second, requests[1].id, true) == arrival::accepted);
+  REQUIRE(session.state() == playback_state::playing);
+  requests = requests_in(session.step(second, generator));
+  CHECK(from(requests, node(1)) == std::set<segment_index>{3, 4, 5, 6, 8, 9, 10});
+  CHECK(from(requests, node(2)).empty());
 }
 
 TEST_CASE("a timeout cancels and asks another source") {
   playback_config config;
   config.outstanding_per_source_max = 1;
   config.seed_ns = config.urgent_ns;
+  config.startup_segments_first = false;
   playback session(config, content(30), 0, 0);
   core::random_generator generator(1);
   REQUIRE(session.add_source(node(1), source_kind::masternode));
@@ -381,7 +394,7 @@ TEST_CASE("an exclusion ends on time") {
 }
 
 TEST_CASE("endgame asks a masternode and cancels the slower copy") {
-  playback session(playback_config{}, content(30), 0, 0);
+  playback session(playback_config{.startup_segments_first = false}, content(30), 0, 0);
   core::random_generator generator(1);
   REQUIRE(session.add_source(node(1), source_kind::masternode));
   REQUIRE(session.add_source(node(2), source_kind::viewer));
@@ -644,4 +657,22 @@ TEST_CASE("slow viewers never hold the requests an urgent segment needs") {
   CHECK(to_viewers >= 6);
   CHECK(session.qoe().stall_count == 0);
   CHECK(session.state() == playback_state::playing);
+}
+
+TEST_CASE("before playback starts only the segments it waits for are urgent") {
+  // The 4 s startup buffer is segments 0 and 1: segment 2, urgent by its deadline,
+  // waits until playback starts, so it does not share a slow downlink with them.
+  playback session(playback_config{}, content(30), 0, 0);
+  core::random_generator generator(1);
+  REQUIRE(session.add_source(node(1), source_kind::masternode));
+  auto requests = requests_in(session.step(0, generator));
+  REQUIRE(requests.size() == 2);
+  CHECK(requests[0].segment == 0);
+  CHECK(requests[1].segment == 1);
+  REQUIRE(session.on_segment(second, requests[0].id, true) == arrival::accepted);
+  REQUIRE(session.on_segment(second, requests[1].id, true) == arrival::accepted);
+  CHECK(session.state() == playback_state::playing);
+  requests = requests_in(session.step(second, generator));
+  REQUIRE_FALSE(requests.empty());
+  CHECK(requests[0].segment == 2);
 }

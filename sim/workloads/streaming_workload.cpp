@@ -59,6 +59,8 @@ std::string streaming_workload::check(const scenario& config) const {
   if (params_.replication > params_.masternodes)
     return fmt::format("replication {} needs at least as many masternodes ({})",
                        params_.replication, params_.masternodes);
+  if (!params_.playback.is_valid())
+    return "playback settings are inconsistent: they need urgent <= seed <= window";
   if (params_.crowd && params_.crowd_video >= params_.videos)
     return fmt::format("flash_crowd.video {} is not a rank of the {} videos", params_.crowd_video,
                        params_.videos);
@@ -313,6 +315,7 @@ void read_playback(node_reader& section, scheduler::playback_config& playback) {
   read("resume_buffer", playback.resume_buffer_ns);
   read("window", playback.window_ns);
   read("urgent", playback.urgent_ns);
+  read("seed", playback.seed_ns);
   read("request_timeout", playback.request_timeout_ns);
   read("viewer_request_timeout", playback.viewer_request_timeout_ns);
 }
