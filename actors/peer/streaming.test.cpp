@@ -452,3 +452,37 @@ TEST_CASE("the storage actor reports a full store and keeps what it acknowledged
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   clock.run_until(2s);
 }
+
+TEST_CASE("a masternode names the viewers it served before those that only joined",
+          "[streaming]") {
+  // Viewer A streams from 0 s to 10 s; node C only joins (it holds nothing) at 20 s;
+  // node D joins at 21 s and must hear of A first although C came last (most recent
+  // first alone would name C first).
+  stream_world world(1e9);
+  const auto masternode = world.add_masternode(1e9);
+  auto short_session = world.viewer_config(masternode);
+  short_session.session_length = 10s;
+  const auto streaming_viewer = world.add_viewer(0s, short_session);
+  const auto joiner = world.add_node(1);
+  world.add_node(1); // node 3: the asker, bound to the sink below
+  std::optional<wire::swarm_peers> answer;
+  auto sink = world.clock.system().spawn([&answer](caf::event_based_actor*) -> caf::behavior {
+    return {[&answer](const world::inbound& message) {
+      if (const auto* peers = std::get_if<wire::swarm_peers>(&message.body))
+        answer = *peers;
+    }};
+  });
+  world.net.bind(3, ~world::message_set{0}, caf::actor_cast<caf::strong_actor_ptr>(sink));
+  world.clock.at(20s, [&] {
+    world.net.transport_of(2).send(masternode, wire::swarm_join{world.content, 0});
+  });
+  world.clock.at(21s, [&] {
+    world.net.transport_of(3).send(masternode, wire::swarm_join{world.content, 0});
+  });
+  world.run(22s);
+  REQUIRE(answer.has_value());
+  REQUIRE(answer->peers.size() == 2);
+  CHECK(answer->peers[0] == streaming_viewer);
+  CHECK(answer->peers[1] == joiner.id);
+  caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+}
