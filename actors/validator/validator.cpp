@@ -214,10 +214,16 @@ validator_set validator_node::set_for(std::uint64_t height) {
 
 void validator_node::begin_height(std::uint64_t height) {
   auto set = set_for(height);
+  // Gossip goes to every registered validator, not only the active set: a jailed or
+  // tombstoned one still follows the chain (the engine counts without voting), and one
+  // that returns to the set is current. Members come first, so a cap keeps them.
   peers_.clear();
   for (std::size_t i = 0; i < set.size(); ++i)
     if (set.at(i).id != context_.id)
       peers_.push_back(set.at(i).id);
+  for (const auto& [id, record] : state_.validators.entries())
+    if (peers_.size() < validator_set::validators_max && id != context_.id && !set.index_of(id))
+      peers_.push_back(id);
   own_messages_.clear();
   answered_laggards_.clear();
   pending_commit_.reset();
@@ -505,8 +511,17 @@ void validator_node::handle(const broadcast_proposal& a) {
   sign(twin, key_);
   judge(twin.block, wire::payload::materialized(core::encode_record(twin_block)));
   const auto* twin_known = find_candidate(twin.block);
-  send_own(to_wire(a.value, std::move(block)), 0);
-  send_own(to_wire(twin, twin_known != nullptr ? twin_known->encoded : wire::payload{}), 1);
+  equivocate(to_wire(a.value, std::move(block)),
+             to_wire(twin, twin_known != nullptr ? twin_known->encoded : wire::payload{}));
+}
+
+void validator_node::equivocate(wire::message original, wire::message twin) {
+  // Half the peers hear the original first, the other half the twin; then each half
+  // hears the other one too, as gossip through honest relays would bring it.
+  send_to_peers(original, 1);
+  send_to_peers(twin, 0);
+  send_own(std::move(original), 0);
+  send_own(std::move(twin), 1);
 }
 
 void validator_node::handle(const broadcast_vote& a) {
@@ -522,8 +537,7 @@ void validator_node::handle(const broadcast_vote& a) {
     twin.block = core::sha256(core::as_bytes(seed));
   }
   rules::sign(twin, key_);
-  send_own(wire::chain_vote{to_wire(a.value)}, 0);
-  send_own(wire::chain_vote{to_wire(twin)}, 1);
+  equivocate(wire::chain_vote{to_wire(a.value)}, wire::chain_vote{to_wire(twin)});
 }
 
 void validator_node::handle(const schedule_timeout& a) {

@@ -8,8 +8,10 @@
 // drive it without CAF. `validator` is the CAF typed actor around it, which turns the
 // engine's timeouts and its own periodic tick into `delayed_send`s.
 //
-// Message flow (all direct, validator to validator: the active set is small and known
-// from the state; non-validator full nodes are left for later):
+// Message flow (all direct, validator to validator: the registered validators are few
+// and known from the state, and all of them are sent to, so that one outside the
+// active set - jailed, tombstoned, not elected - still follows the chain;
+// non-validator full nodes are left for later):
 //   client --chain_tx--> any validator --chain_tx--> every other validator (no relay
 //     of a transaction that came from a validator: the first one already sent it to all)
 //   proposer --chain_proposal (+ block bytes)--> all; each judges the block by applying
@@ -222,6 +224,7 @@ private:
 
   // gossip
   void send_own(wire::message body, int parity);
+  void equivocate(wire::message original, wire::message twin);
   void send_to_peers(const wire::message& body, int parity);
   void request_block(std::uint64_t height);
   void note_peer_tip(const core::node_id& peer, std::uint64_t tip);
@@ -235,7 +238,7 @@ private:
   rules::state state_;
   std::optional<mempool> pool_;
   std::optional<std::pair<std::uint64_t, validator_set>> cached_set_; // the last set made
-  std::vector<core::node_id> peers_;                 // the set's members but this one
+  std::vector<core::node_id> peers_; // registered validators but this one; validators_max
   std::deque<std::pair<core::hash256, candidate>> candidates_; // at most candidates_max
   std::vector<wire::chain_proposal> future_proposals_;         // at most future_proposals_max
   std::deque<own_message> own_messages_;                       // at most own_messages_max

@@ -62,6 +62,10 @@ std::string chain_workload::check(const scenario& config) const {
   if (!params_.access.empty() &&
       access_index(config.network, params_.access) == config.network.access_classes.size())
     return fmt::format("validators.access '{}' is not an access class of the network", params_.access);
+  for (const auto& region : params_.regions)
+    if (std::find(config.network.regions.begin(), config.network.regions.end(), region) ==
+        config.network.regions.end())
+      return fmt::format("validators.regions: '{}' is not a region of the network", region);
   return {};
 }
 
@@ -123,6 +127,12 @@ void chain_workload::setup(simulation& sim) {
   if (!params_.access.empty())
     for (std::uint32_t i = 0; i < params_.validators; ++i)
       sim.network().set_access(params_.first_node + i, access_index(sim.config().network, params_.access));
+  const auto& regions = sim.config().network.regions;
+  for (std::uint32_t i = 0; i < params_.validators && !params_.regions.empty(); ++i) {
+    const auto& name = params_.regions[i % params_.regions.size()];
+    const auto region = std::find(regions.begin(), regions.end(), name) - regions.begin();
+    sim.network().set_region(params_.first_node + i, static_cast<std::uint32_t>(region));
+  }
   for (std::uint32_t i = 0; i < params_.validators; ++i)
     spawn(sim, params_.first_node + i);
   auto& telemetry = sim.telemetry();
@@ -265,8 +275,12 @@ void chain_workload::send_transfer(simulation& sim) {
     nonce = committed_nonce_[from]; // lost transactions: start again from the chain's
   std::optional<std::uint32_t> target;
   for (std::uint32_t tries = 0; tries < params_.validators && !target; ++tries) {
+    // A client talks to a validator that is up and not catching up (one that is behind
+    // would judge the transaction against an old state and refuse it).
     const auto index = static_cast<std::uint32_t>(next_target_++ % params_.validators);
-    if (sim.network().is_up(params_.first_node + index))
+    const auto known = honest_heights_.find(validator_ids_[index]);
+    const bool current = known == honest_heights_.end() ? top_height_ <= 2 : known->second + 2 >= top_height_;
+    if (sim.network().is_up(params_.first_node + index) && current)
       target = index;
   }
   if (!target) {
@@ -369,6 +383,8 @@ void read_validators(node_reader& section, chain_params& params) {
   params.validator_balance_tokens =
     section.optional<std::uint64_t>("balance", params.validator_balance_tokens, {.min = 1, .max = 1'000'000'000});
   params.access = section.optional<std::string>("access", params.access);
+  for (auto& item : section.optional_list("regions", {.max = std::size_t{64}}))
+    params.regions.push_back(item.as<std::string>());
 }
 
 void read_load(node_reader& section, chain_params& params) {

@@ -55,6 +55,8 @@ struct chain_params {
   double commission = 0.05;
   std::uint64_t validator_balance_tokens = 1'000;
   std::string access; // empty: the node keeps its drawn access class
+  /// Validator i goes to regions[i % size]; empty: the nodes keep their drawn regions.
+  std::vector<std::string> regions;
   std::chrono::nanoseconds block_time = std::chrono::seconds(1);
   std::chrono::nanoseconds tick = std::chrono::seconds(1);
   std::uint32_t byzantine = 0;
