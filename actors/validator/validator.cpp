@@ -299,11 +299,30 @@ void validator_node::on_proposal(const core::node_id& from, const wire::chain_pr
 
 void validator_node::on_vote(const core::node_id& from, const wire::chain_vote& message) {
   const auto v = from_wire(message.vote);
+  if (v.height == state_.globals.height && v.height > 0)
+    collect_late_precommit(v);
   if (v.height == engine_.height() + 1)
     execute(engine_.on_vote(v, now_ms())); // buffered by the engine for the next height
   if (!at_current_height(from, v.height))
     return;
   execute(engine_.on_vote(v, now_ms()));
+}
+
+void validator_node::collect_late_precommit(const rules::vote& v) {
+  // The commit holds the precommits that formed the quorum; those that arrive during
+  // the wait for the next block go into its last_commit too, so that a validator far
+  // from the others is not counted as down (Tendermint's timeout_commit does this).
+  const bool fits = v.kind_enum() == rules::vote_kind::precommit &&
+                    v.block == state_.globals.last_block_hash &&
+                    state_.last_validators.contains(v.validator) &&
+                    last_commit_.size() < state_.last_validators.size();
+  if (!fits)
+    return;
+  for (const auto& known : last_commit_)
+    if (known.validator == v.validator)
+      return;
+  if (rules::verify(v, *config_.signatures))
+    last_commit_.push_back(v);
 }
 
 void validator_node::on_commit_message(const core::node_id& from, const wire::chain_commit& message) {

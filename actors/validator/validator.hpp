@@ -198,6 +198,7 @@ private:
   void on_proposal(const core::node_id& from, const wire::chain_proposal& message);
   void on_vote(const core::node_id& from, const wire::chain_vote& message);
   void on_commit_message(const core::node_id& from, const wire::chain_commit& message);
+  void collect_late_precommit(const rules::vote& v);
   void on_block_request(const core::node_id& from, const wire::chain_block_request& message);
   void on_block_response(const core::node_id& from, const wire::chain_block_response& message);
   /// False when the message is for another height than the engine's; notes peers

@@ -374,6 +374,25 @@ void read_parameters(node_reader& section, rules::parameters& p) {
   });
 }
 
+/// rules::check's text is "...bad_parameter: NAME: why": reported at NAME's key (at
+/// the section when NAME took its default).
+void report_parameter_error(node_reader& section, const std::string& text) {
+  constexpr std::string_view marker = "bad_parameter: ";
+  const auto start = text.find(marker);
+  if (start == std::string::npos) {
+    section.error(text);
+    return;
+  }
+  const auto detail = text.substr(start + marker.size());
+  const auto colon = detail.find(": ");
+  const auto name = detail.substr(0, colon);
+  const auto why = colon == std::string::npos ? detail : detail.substr(colon + 2);
+  if (name == "epoch_blocks") // the scenario's `epoch`, outside this section
+    section.error(detail);
+  else
+    section.error_at(name, why);
+}
+
 void read_validators(node_reader& section, chain_params& params) {
   params.validators = section.optional<std::uint32_t>("count", params.validators,
                                                       {.min = 1, .max = chain_params::validators_count_max});
@@ -416,7 +435,7 @@ std::unique_ptr<workload> make_chain(node_reader& section) {
   auto parameters = section.optional_section("parameters");
   read_parameters(parameters, params.chain);
   if (auto problem = rules::check(params.chain))
-    section.error_at("parameters", core::describe(problem));
+    report_parameter_error(parameters, core::describe(problem));
   auto byzantine = section.optional_section("byzantine");
   params.byzantine = byzantine.optional<std::uint32_t>("count", 0);
   if (3 * params.byzantine >= params.validators)
