@@ -86,7 +86,8 @@ TEST_CASE("four validators stay safe and live over several seeds", "[chain][sim]
     const auto& chain = result.summary["chain"];
     check_invariants(chain);
     CHECK(chain["height"].get<std::uint64_t>() >= 100);
-    CHECK(chain["height_min_honest"].get<std::uint64_t>() + 2 >= chain["height"].get<std::uint64_t>());
+    CHECK(chain["height_min_honest"].get<std::uint64_t>() + 2 >=
+          chain["height"].get<std::uint64_t>());
     CHECK(chain["txs_committed"].get<double>() >= 0.9 * chain["transfers_submitted"].get<double>());
     CHECK(chain["minted"].get<std::uint64_t>() > 0);
   }
@@ -106,7 +107,8 @@ TEST_CASE("the chain goes on with f crashed validators and they catch up after r
   const auto height = series(result.time_series_csv, "chain.height");
   CHECK(height.at(55) - height.at(25) >= 5);
   CHECK(chain["height"].get<std::uint64_t>() >= 80);
-  CHECK(chain["height_min_honest"].get<std::uint64_t>() + 2 >= chain["height"].get<std::uint64_t>());
+  CHECK(chain["height_min_honest"].get<std::uint64_t>() + 2 >=
+        chain["height"].get<std::uint64_t>());
   CHECK(result.summary["counters"]["chain.sync.blocks"].get<std::int64_t>() > 0);
 }
 

@@ -26,7 +26,7 @@ std::string_view to_string(mempool_outcome outcome) noexcept {
 
 mempool::mempool(mempool_config config, const rules::state& committed, core::node_id fee_recipient,
                  const core::verifier& signatures)
-  : config_(config), check_(committed), fee_recipient_(fee_recipient), signatures_(&signatures) {
+    : config_(config), check_(committed), fee_recipient_(fee_recipient), signatures_(&signatures) {
   assert(config_.is_valid());
 }
 

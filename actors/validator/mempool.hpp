@@ -32,10 +32,10 @@ namespace stakecast::validator {
 
 enum class mempool_outcome : std::uint8_t {
   added,
-  duplicate,     // the same transaction, or another one with its sender and nonce
-  invalid,       // fails against the check state (bad nonce, funds, signature...)
-  full,          // no room, and it pays no more than the cheapest pooled one
-  too_large,     // above mempool_config::tx_bytes_max
+  duplicate, // the same transaction, or another one with its sender and nonce
+  invalid,   // fails against the check state (bad nonce, funds, signature...)
+  full,      // no room, and it pays no more than the cheapest pooled one
+  too_large, // above mempool_config::tx_bytes_max
   count_,
 };
 
@@ -83,8 +83,7 @@ public:
 
   /// Calls f(entry) in block-building order (fee descending, nonce ascending) until f
   /// returns false.
-  template <class F>
-  void for_each_in_order(F&& f) const {
+  template <class F> void for_each_in_order(F&& f) const {
     for (const auto& key : by_fee_)
       if (!f(by_hash_.at(key.hash)))
         return;
@@ -94,7 +93,9 @@ public:
   std::size_t size() const noexcept { return by_hash_.size(); }
   std::size_t bytes() const noexcept { return bytes_; }
   /// The next nonce of `sender` once its pooled transactions are in.
-  std::uint64_t next_nonce(const core::node_id& sender) const { return rules::nonce(check_, sender); }
+  std::uint64_t next_nonce(const core::node_id& sender) const {
+    return rules::nonce(check_, sender);
+  }
   /// Evicted to make room for better-paying transactions, in total.
   std::uint64_t evicted() const noexcept { return evicted_; }
 

@@ -15,7 +15,8 @@ using rules::testing::test_chain;
 
 namespace {
 
-rules::transaction transfer(test_chain& chain, std::size_t user, std::uint64_t nonce, rules::amount fee) {
+rules::transaction transfer(test_chain& chain, std::size_t user, std::uint64_t nonce,
+                            rules::amount fee) {
   return rules::make_transaction(chain.chain(), chain.user(user), nonce, fee,
                                  rules::transfer_body{chain.user((user + 1) % 4).public_key(), 5});
 }

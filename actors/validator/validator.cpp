@@ -76,8 +76,8 @@ std::vector<rules::vote> from_wire(const std::vector<wire::signed_vote>& votes) 
 }
 
 wire::chain_proposal to_wire(const proposal& p, wire::payload block) {
-  return {p.chain, p.height, p.round, p.block, p.pol_round, p.proposer, p.signature,
-          std::move(block)};
+  return {p.chain,     p.height,   p.round,     p.block,
+          p.pol_round, p.proposer, p.signature, std::move(block)};
 }
 
 proposal from_wire(const wire::chain_proposal& p) {
@@ -106,18 +106,17 @@ rules::state initial_state_of(const rules::genesis& genesis) {
 
 std::uint64_t ms_of(world::utc_time t) {
   return static_cast<std::uint64_t>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
 }
 
 } // namespace
 
 validator_node::validator_node(world::node_context context, validator_config config,
                                validator_timers timers)
-  : context_(context), config_(std::move(config)), timers_(std::move(timers)),
-    key_(key_from(config_.key_seed)),
-    engine_(config_.engine, rules::chain_id(config_.genesis), key_from(config_.key_seed),
-            *config_.signatures),
-    state_(initial_state_of(config_.genesis)) {
+    : context_(context), config_(std::move(config)), timers_(std::move(timers)),
+      key_(key_from(config_.key_seed)), engine_(config_.engine, rules::chain_id(config_.genesis),
+                                                key_from(config_.key_seed), *config_.signatures),
+      state_(initial_state_of(config_.genesis)) {
   assert(context_.network != nullptr && context_.storage != nullptr);
   assert(context_.telemetry != nullptr && context_.wall_clock != nullptr);
   register_metrics();
@@ -136,12 +135,11 @@ void validator_node::register_metrics() {
   counter_.store_errors = m.counter("chain.store_errors");
   for (std::size_t i = 0; i < mempool_outcome_count; ++i)
     counter_.mempool[i] =
-      m.counter(fmt::format("chain.mempool.{}", to_string(static_cast<mempool_outcome>(i))));
+        m.counter(fmt::format("chain.mempool.{}", to_string(static_cast<mempool_outcome>(i))));
   static constexpr std::array<std::string_view, drop_reason_count> drop_names{
-    "not_started",        "wrong_chain",  "old_height",     "future_height", "buffer_full",
-    "not_member",         "bad_signature", "malformed",     "round_out_of_window",
-    "wrong_proposer",     "duplicate",    "equivocation",   "proposal_conflict",
-    "bad_certificate"};
+      "not_started", "wrong_chain",   "old_height",        "future_height",       "buffer_full",
+      "not_member",  "bad_signature", "malformed",         "round_out_of_window", "wrong_proposer",
+      "duplicate",   "equivocation",  "proposal_conflict", "bad_certificate"};
   for (std::size_t i = 0; i < drop_reason_count; ++i)
     counter_.dropped[i] = m.counter(fmt::format("chain.dropped.{}", drop_names[i]));
   counter_.block_time = m.histogram("chain.block_time_s");
@@ -198,8 +196,8 @@ validator_set validator_node::set_for(std::uint64_t height) {
     auto next = cached_set_->second.next();
     bool same = next.size() == members.size();
     for (std::size_t i = 0; same && i < members.size(); ++i)
-      same = next.index_of(members[i].id) && next.at(*next.index_of(members[i].id)).power ==
-                                                 members[i].power;
+      same = next.index_of(members[i].id) &&
+             next.at(*next.index_of(members[i].id)).power == members[i].power;
     if (same && (height - 1) % state_.params.epoch_blocks != 0) {
       cached_set_ = {height, next};
       return next;
@@ -238,28 +236,29 @@ void validator_node::begin_height(std::uint64_t height) {
 
 void validator_node::on_message(const core::node_id& from, const wire::message& message) {
   std::visit(
-    [&](const auto& body) {
-      using type = std::decay_t<decltype(body)>;
-      if constexpr (std::is_same_v<type, wire::chain_tx>)
-        on_tx(from, body);
-      else if constexpr (std::is_same_v<type, wire::chain_proposal>)
-        on_proposal(from, body);
-      else if constexpr (std::is_same_v<type, wire::chain_vote>)
-        on_vote(from, body);
-      else if constexpr (std::is_same_v<type, wire::chain_commit>)
-        on_commit_message(from, body);
-      else if constexpr (std::is_same_v<type, wire::chain_block_request>)
-        on_block_request(from, body);
-      else if constexpr (std::is_same_v<type, wire::chain_block_response>)
-        on_block_response(from, body);
-    },
-    message);
+      [&](const auto& body) {
+        using type = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<type, wire::chain_tx>)
+          on_tx(from, body);
+        else if constexpr (std::is_same_v<type, wire::chain_proposal>)
+          on_proposal(from, body);
+        else if constexpr (std::is_same_v<type, wire::chain_vote>)
+          on_vote(from, body);
+        else if constexpr (std::is_same_v<type, wire::chain_commit>)
+          on_commit_message(from, body);
+        else if constexpr (std::is_same_v<type, wire::chain_block_request>)
+          on_block_request(from, body);
+        else if constexpr (std::is_same_v<type, wire::chain_block_response>)
+          on_block_response(from, body);
+      },
+      message);
 }
 
 void validator_node::on_tx(const core::node_id& from, const wire::chain_tx& message) {
   auto tx = core::decode_record<rules::transaction>(message.encoded, "transaction");
   if (!tx) {
-    context_.telemetry->add(counter_.mempool[static_cast<std::size_t>(mempool_outcome::invalid)], 1);
+    context_.telemetry->add(counter_.mempool[static_cast<std::size_t>(mempool_outcome::invalid)],
+                            1);
     return;
   }
   const auto outcome = pool_->add(*tx, message.encoded.size());
@@ -275,8 +274,12 @@ bool validator_node::at_current_height(const core::node_id& from, std::uint64_t 
     note_peer_tip(from, height - 1); // it voted at `height`, so it committed height - 1
     return false;
   }
+  // A vote for the height this node committed is a laggard's only when it was sent
+  // well after the commit (a re-sent vote); votes merely slower than the quorum arrive
+  // within a few hundred ms and need no answer.
   const bool laggard = height < current && height == state_.globals.height &&
-                       !last_commit_.empty() && answered_laggards_.size() <= peers_.size();
+                       !last_commit_.empty() && answered_laggards_.size() <= peers_.size() &&
+                       now_ms() - committed_at_ms_ >= config_.tick_ms / 2;
   if (laggard && answered_laggards_.insert(from).second)
     context_.network->send(from, wire::chain_commit{height, to_wire(last_commit_)});
   return height == current;
@@ -325,7 +328,8 @@ void validator_node::collect_late_precommit(const rules::vote& v) {
     last_commit_.push_back(v);
 }
 
-void validator_node::on_commit_message(const core::node_id& from, const wire::chain_commit& message) {
+void validator_node::on_commit_message(const core::node_id& from,
+                                       const wire::chain_commit& message) {
   if (!at_current_height(from, message.height) || engine_.is_decided())
     return;
   const auto votes = from_wire(message.precommits);
@@ -343,10 +347,10 @@ void validator_node::on_block_request(const core::node_id& from,
   auto stored = core::decode_record<wire::chain_commit>(*commit_bytes, "commit");
   if (!stored)
     return;
-  context_.network->send(from, wire::chain_block_response{
-                                 message.height, state_.globals.height,
-                                 wire::payload::materialized(std::move(*block)),
-                                 std::move(stored->precommits)});
+  context_.network->send(from,
+                         wire::chain_block_response{message.height, state_.globals.height,
+                                                    wire::payload::materialized(std::move(*block)),
+                                                    std::move(stored->precommits)});
 }
 
 void validator_node::on_block_response(const core::node_id& from,
@@ -479,6 +483,7 @@ void validator_node::finish_commit(const commit& decision, const candidate& bloc
   if (!persist(decision, block))
     return; // nothing is acknowledged before it is stored: stay at this height
   const auto previous_time_ms = state_.globals.time_ms;
+  committed_at_ms_ = now_ms();
   state_ = *block.after;
   last_commit_ = decision.precommits;
   report_commit(decision, block, previous_time_ms);
@@ -498,7 +503,8 @@ void validator_node::report_commit(const commit& decision, const candidate& bloc
     m.record(counter_.block_time,
              static_cast<double>(block.block.header.time_ms - previous_time_ms) / 1e3);
   m.record(counter_.finality,
-           static_cast<double>(now_ms() - static_cast<std::int64_t>(block.block.header.time_ms)) / 1e3);
+           static_cast<double>(now_ms() - static_cast<std::int64_t>(block.block.header.time_ms)) /
+               1e3);
   m.record(counter_.commit_round, decision.round);
   m.event(counter_.commit_event, context_.id, decision.height, decision.block.prefix64());
   m.event(counter_.root_event, context_.id, decision.height, state_.commitment.root.prefix64());
@@ -597,8 +603,8 @@ void validator_node::handle(const commit& a) {
 void validator_node::handle(const evidence& a) {
   rules::evidence_body body{a.first, a.second};
   const auto fee = config_.evidence_fee != 0 ? config_.evidence_fee : state_.params.tx_fee_min;
-  auto tx = rules::make_transaction(state_.globals.chain, key_, pool_->next_nonce(context_.id),
-                                    fee, body);
+  auto tx = rules::make_transaction(state_.globals.chain, key_, pool_->next_nonce(context_.id), fee,
+                                    body);
   wire::chain_tx message{core::encode_record(tx)};
   const auto outcome = pool_->add(tx, message.encoded.size());
   context_.telemetry->add(counter_.mempool[static_cast<std::size_t>(outcome)], 1);
@@ -672,21 +678,24 @@ validator_actor::behavior_type validator(validator_actor::stateful_pointer<valid
     self->delayed_send(self, std::chrono::milliseconds(delay_ms), build_block_atom::value, height,
                        round);
   };
-  self->state.node = std::make_unique<validator_node>(context, std::move(config), std::move(timers));
+  self->state.node =
+      std::make_unique<validator_node>(context, std::move(config), std::move(timers));
   self->state.node->start();
   self->delayed_send(self, tick, chain_tick_atom::value);
   return {
-    [self](const world::inbound& message) { self->state.node->on_message(message.from, message.body); },
-    [self](consensus_timeout_atom, std::uint64_t height, std::uint32_t round, std::uint8_t step) {
-      self->state.node->on_timeout({height, round, static_cast<consensus_step>(step), 0});
-    },
-    [self](build_block_atom, std::uint64_t height, std::uint32_t round) {
-      self->state.node->on_build(height, round);
-    },
-    [self, tick](chain_tick_atom) {
-      self->state.node->on_tick();
-      self->delayed_send(self, tick, chain_tick_atom::value);
-    },
+      [self](const world::inbound& message) {
+        self->state.node->on_message(message.from, message.body);
+      },
+      [self](consensus_timeout_atom, std::uint64_t height, std::uint32_t round, std::uint8_t step) {
+        self->state.node->on_timeout({height, round, static_cast<consensus_step>(step), 0});
+      },
+      [self](build_block_atom, std::uint64_t height, std::uint32_t round) {
+        self->state.node->on_build(height, round);
+      },
+      [self, tick](chain_tick_atom) {
+        self->state.node->on_tick();
+        self->delayed_send(self, tick, chain_tick_atom::value);
+      },
   };
 }
 

@@ -90,8 +90,8 @@ using build_block_atom = caf::atom_constant<caf::atom("buildblock")>;
 
 /// The inbound messages a validator handles.
 constexpr world::message_set validator_messages =
-  world::messages_of<wire::chain_tx, wire::chain_proposal, wire::chain_vote, wire::chain_commit,
-                     wire::chain_block_request, wire::chain_block_response>();
+    world::messages_of<wire::chain_tx, wire::chain_proposal, wire::chain_vote, wire::chain_commit,
+                       wire::chain_block_request, wire::chain_block_response>();
 
 /// What a validator reports to an observer after each commit (the simulator checks
 /// safety and the economics with it; the real node leaves the observer empty).
@@ -147,8 +147,7 @@ class validator_node {
 public:
   /// REQUIRES: context's pointers and config.signatures are set; the genesis is valid
   /// (rules::validate); config.engine and config.pool are valid.
-  validator_node(world::node_context context, validator_config config,
-                 validator_timers timers);
+  validator_node(world::node_context context, validator_config config, validator_timers timers);
 
   /// Rebuilds the state from genesis and the store, then starts the next height.
   void start();
@@ -212,7 +211,8 @@ private:
   std::optional<core::hash256> build_block(std::uint64_t height);
   void finish_commit(const commit& decision, const candidate& block);
   bool persist(const commit& decision, const candidate& block);
-  void report_commit(const commit& decision, const candidate& block, std::uint64_t previous_time_ms);
+  void report_commit(const commit& decision, const candidate& block,
+                     std::uint64_t previous_time_ms);
 
   // actions of the engine
   void execute(const std::vector<action>& actions);
@@ -243,8 +243,8 @@ private:
   std::deque<std::pair<core::hash256, candidate>> candidates_; // at most candidates_max
   std::vector<wire::chain_proposal> future_proposals_;         // at most future_proposals_max
   std::deque<own_message> own_messages_;                       // at most own_messages_max
-  std::vector<rules::vote> last_commit_; // precommits of the last committed block
-  std::optional<commit> pending_commit_; // decided, waiting for the block's bytes
+  std::vector<rules::vote> last_commit_;             // precommits of the last committed block
+  std::optional<commit> pending_commit_;             // decided, waiting for the block's bytes
   std::map<core::node_id, std::uint64_t> peer_tips_; // members only
   std::set<core::node_id> answered_laggards_;        // at the current height
   std::uint64_t best_tip_ = 0;
@@ -252,15 +252,16 @@ private:
   std::uint32_t request_age_ticks_ = 0;
   std::uint32_t sync_attempt_ = 0;
   std::uint64_t height_at_last_tick_ = 0;
+  std::int64_t committed_at_ms_ = 0; // when the last commit happened here
   std::array<std::uint64_t, drop_reason_count> drops_seen_{};
   counters counter_;
 };
 
 using validator_actor = caf::typed_actor<
-  caf::reacts_to<world::inbound>,
-  caf::reacts_to<consensus_timeout_atom, std::uint64_t, std::uint32_t, std::uint8_t>,
-  caf::reacts_to<build_block_atom, std::uint64_t, std::uint32_t>,
-  caf::reacts_to<chain_tick_atom>>;
+    caf::reacts_to<world::inbound>,
+    caf::reacts_to<consensus_timeout_atom, std::uint64_t, std::uint32_t, std::uint8_t>,
+    caf::reacts_to<build_block_atom, std::uint64_t, std::uint32_t>,
+    caf::reacts_to<chain_tick_atom>>;
 
 struct validator_state {
   std::unique_ptr<validator_node> node;

@@ -46,14 +46,15 @@ nlohmann::ordered_json quantiles(const histogram* h, std::initializer_list<doubl
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   for (double q : qs)
     out[fmt::format("p{}", static_cast<int>(std::lround(q * 100)))] =
-      h != nullptr && h->count() > 0 ? h->quantile(q) : 0.0;
+        h != nullptr && h->count() > 0 ? h->quantile(q) : 0.0;
   out["count"] = h != nullptr ? h->count() : 0;
   return out;
 }
 
 } // namespace
 
-chain_workload::chain_workload(chain_params params) : params_(std::move(params)) {}
+chain_workload::chain_workload(chain_params params) : params_(std::move(params)) {
+}
 
 std::string chain_workload::check(const scenario& config) const {
   if (static_cast<std::uint64_t>(params_.first_node) + params_.validators > config.nodes)
@@ -61,7 +62,8 @@ std::string chain_workload::check(const scenario& config) const {
                        params_.first_node + params_.validators, config.nodes);
   if (!params_.access.empty() &&
       access_index(config.network, params_.access) == config.network.access_classes.size())
-    return fmt::format("validators.access '{}' is not an access class of the network", params_.access);
+    return fmt::format("validators.access '{}' is not an access class of the network",
+                       params_.access);
   for (const auto& region : params_.regions)
     if (std::find(config.network.regions.begin(), config.network.regions.end(), region) ==
         config.network.regions.end())
@@ -84,7 +86,8 @@ void chain_workload::make_keys(std::uint64_t seed) const {
     account_seeds_.push_back(seed_for("account", seed, i));
 }
 
-std::optional<core::node_id> chain_workload::node_identity(std::uint64_t seed, node_index node) const {
+std::optional<core::node_id> chain_workload::node_identity(std::uint64_t seed,
+                                                           node_index node) const {
   if (!is_validator_node(node))
     return std::nullopt;
   make_keys(seed);
@@ -105,11 +108,13 @@ rules::genesis chain_workload::make_genesis() const {
   g.genesis_time_ms = static_cast<std::uint64_t>(simulation::genesis_utc_seconds) * 1000;
   g.params = params_.chain;
   for (const auto& id : validator_ids_) {
-    g.validators.push_back({id, params_.stake_tokens * rules::micro_per_token, to_ppm(params_.commission)});
+    g.validators.push_back(
+        {id, params_.stake_tokens * rules::micro_per_token, to_ppm(params_.commission)});
     g.accounts.push_back({id, params_.validator_balance_tokens * rules::micro_per_token});
   }
   for (const auto& key : accounts_)
-    g.accounts.push_back({key.public_key(), params_.account_balance_tokens * rules::micro_per_token});
+    g.accounts.push_back(
+        {key.public_key(), params_.account_balance_tokens * rules::micro_per_token});
   return g;
 }
 
@@ -126,7 +131,8 @@ void chain_workload::setup(simulation& sim) {
   actors_.resize(params_.validators);
   if (!params_.access.empty())
     for (std::uint32_t i = 0; i < params_.validators; ++i)
-      sim.network().set_access(params_.first_node + i, access_index(sim.config().network, params_.access));
+      sim.network().set_access(params_.first_node + i,
+                               access_index(sim.config().network, params_.access));
   const auto& regions = sim.config().network.regions;
   for (std::uint32_t i = 0; i < params_.validators && !params_.regions.empty(); ++i) {
     const auto& name = params_.regions[i % params_.regions.size()];
@@ -136,10 +142,14 @@ void chain_workload::setup(simulation& sim) {
   for (std::uint32_t i = 0; i < params_.validators; ++i)
     spawn(sim, params_.first_node + i);
   auto& telemetry = sim.telemetry();
-  telemetry.listen("chain.commit", [this](const core::node_id& node, std::uint64_t height,
-                                          std::uint64_t block) { on_commit_event(node, height, block); });
-  telemetry.listen("chain.state_root", [this](const core::node_id& node, std::uint64_t height,
-                                              std::uint64_t root) { on_root_event(node, height, root); });
+  telemetry.listen("chain.commit",
+                   [this](const core::node_id& node, std::uint64_t height, std::uint64_t block) {
+                     on_commit_event(node, height, block);
+                   });
+  telemetry.listen("chain.state_root",
+                   [this](const core::node_id& node, std::uint64_t height, std::uint64_t root) {
+                     on_root_event(node, height, root);
+                   });
 }
 
 void chain_workload::spawn(simulation& sim, node_index node) {
@@ -150,7 +160,8 @@ void chain_workload::spawn(simulation& sim, node_index node) {
   config.signatures = signatures_.get();
   config.equivocate = index < params_.byzantine;
   config.tick_ms = std::chrono::duration_cast<std::chrono::milliseconds>(params_.tick).count();
-  const auto block_ms = std::chrono::duration_cast<std::chrono::milliseconds>(params_.block_time).count();
+  const auto block_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(params_.block_time).count();
   config.block_interval_ms = block_ms;
   // The engine's timeouts from the block time: the proposer waits up to a block time
   // after the previous block, and its block must still arrive (Tendermint's 3 s for
@@ -162,8 +173,11 @@ void chain_workload::spawn(simulation& sim, node_index node) {
   config.engine.timeout_precommit_ms = 1000;
   config.engine.timeout_precommit_delta_ms = 500;
   if (!is_byzantine(validator_ids_[index]))
-    config.on_commit = [this, &sim](const validator::commit_report& report) { on_commit(sim, report); };
-  auto actor = sim.kernel().system().spawn(validator::validator, sim.context_of(node), std::move(config));
+    config.on_commit = [this, &sim](const validator::commit_report& report) {
+      on_commit(sim, report);
+    };
+  auto actor =
+      sim.kernel().system().spawn(validator::validator, sim.context_of(node), std::move(config));
   sim.bind(node, validator::validator_messages, caf::actor_cast<caf::actor>(actor));
   actors_[index] = std::move(actor);
 }
@@ -195,7 +209,8 @@ void chain_workload::on_commit_event(const core::node_id& node, std::uint64_t he
   }
 }
 
-void chain_workload::on_root_event(const core::node_id& node, std::uint64_t height, std::uint64_t root) {
+void chain_workload::on_root_event(const core::node_id& node, std::uint64_t height,
+                                   std::uint64_t root) {
   if (is_byzantine(node))
     return;
   if (heights_.size() >= heights_tracked_max && !heights_.contains(height))
@@ -240,12 +255,16 @@ void chain_workload::on_commit(simulation& sim, const validator::commit_report& 
   evidence_included_ += evidence;
   const auto epoch = height / report.state.params.epoch_blocks;
   telemetry.add(telemetry.counter("chain.height"), 1);
-  telemetry.add(telemetry.counter("chain.txs_committed"), static_cast<std::int64_t>(report.block.txs.size()));
+  telemetry.add(telemetry.counter("chain.txs_committed"),
+                static_cast<std::int64_t>(report.block.txs.size()));
   telemetry.add(telemetry.counter("chain.evidence_included"), static_cast<std::int64_t>(evidence));
   telemetry.add(telemetry.counter("chain.epoch"), static_cast<std::int64_t>(epoch - last_epoch_));
-  telemetry.add(telemetry.counter("chain.minted"), static_cast<std::int64_t>(top_summary_.minted - before.minted));
-  telemetry.add(telemetry.counter("chain.burned"), static_cast<std::int64_t>(top_summary_.burned - before.burned));
-  telemetry.add(telemetry.counter("chain.slashed"), static_cast<std::int64_t>(top_summary_.slashed - before.slashed));
+  telemetry.add(telemetry.counter("chain.minted"),
+                static_cast<std::int64_t>(top_summary_.minted - before.minted));
+  telemetry.add(telemetry.counter("chain.burned"),
+                static_cast<std::int64_t>(top_summary_.burned - before.burned));
+  telemetry.add(telemetry.counter("chain.slashed"),
+                static_cast<std::int64_t>(top_summary_.slashed - before.slashed));
   last_epoch_ = epoch;
 }
 
@@ -259,7 +278,8 @@ void chain_workload::start(simulation& sim) {
 void chain_workload::schedule_transfer(simulation& sim) {
   auto random = sim.random_for("chain-load", load_draws_++);
   const double gap_s = -std::log(1.0 - random.uniform_real()) / params_.transfers_per_second;
-  const auto next = sim.kernel().now() + std::chrono::nanoseconds(static_cast<std::int64_t>(gap_s * 1e9) + 1);
+  const auto next =
+      sim.kernel().now() + std::chrono::nanoseconds(static_cast<std::int64_t>(gap_s * 1e9) + 1);
   if (next < sim.config().duration)
     sim.kernel().at(next, [this, &sim] {
       send_transfer(sim);
@@ -279,7 +299,8 @@ void chain_workload::send_transfer(simulation& sim) {
     // would judge the transaction against an old state and refuse it).
     const auto index = static_cast<std::uint32_t>(next_target_++ % params_.validators);
     const auto known = honest_heights_.find(validator_ids_[index]);
-    const bool current = known == honest_heights_.end() ? top_height_ <= 2 : known->second + 2 >= top_height_;
+    const bool current =
+        known == honest_heights_.end() ? top_height_ <= 2 : known->second + 2 >= top_height_;
     if (sim.network().is_up(params_.first_node + index) && current)
       target = index;
   }
@@ -288,8 +309,9 @@ void chain_workload::send_transfer(simulation& sim) {
     return;
   }
   const auto fee = params_.fee_micro != 0 ? params_.fee_micro : params_.chain.tx_fee_min;
-  auto tx = rules::make_transaction(rules::chain_id(genesis_), accounts_[from], nonce++, fee,
-                                    rules::transfer_body{accounts_[to].public_key(), params_.transfer_micro});
+  auto tx = rules::make_transaction(
+      rules::chain_id(genesis_), accounts_[from], nonce++, fee,
+      rules::transfer_body{accounts_[to].public_key(), params_.transfer_micro});
   caf::anon_send(actors_[*target], world::inbound{accounts_[from].public_key(),
                                                   wire::chain_tx{core::encode_record(tx)}});
   ++transfers_sent_;
@@ -355,8 +377,9 @@ namespace {
 /// rules::parameters kept as shares (ppm) and read as ratios ("7%").
 bool is_share(std::string_view name) {
   static constexpr std::array<std::string_view, 10> shares{
-    "inflation_initial", "inflation_min", "inflation_max", "inflation_change", "target_bonded_ratio",
-    "validator_reward_share", "fee_burn", "audit_slash", "double_sign_slash", "downtime_slash"};
+      "inflation_initial",   "inflation_min",          "inflation_max", "inflation_change",
+      "target_bonded_ratio", "validator_reward_share", "fee_burn",      "audit_slash",
+      "double_sign_slash",   "downtime_slash"};
   return std::find(shares.begin(), shares.end(), name) != shares.end();
 }
 
@@ -394,26 +417,29 @@ void report_parameter_error(node_reader& section, const std::string& text) {
 }
 
 void read_validators(node_reader& section, chain_params& params) {
-  params.validators = section.optional<std::uint32_t>("count", params.validators,
-                                                      {.min = 1, .max = chain_params::validators_count_max});
+  params.validators = section.optional<std::uint32_t>(
+      "count", params.validators, {.min = 1, .max = chain_params::validators_count_max});
   params.first_node = section.optional<std::uint32_t>("first_node", params.first_node);
-  params.stake_tokens = section.optional<std::uint64_t>("stake", params.stake_tokens, {.min = 1, .max = 1'000'000'000});
+  params.stake_tokens = section.optional<std::uint64_t>("stake", params.stake_tokens,
+                                                        {.min = 1, .max = 1'000'000'000});
   params.commission = section.optional<ratio>("commission", ratio{params.commission}).value;
-  params.validator_balance_tokens =
-    section.optional<std::uint64_t>("balance", params.validator_balance_tokens, {.min = 1, .max = 1'000'000'000});
+  params.validator_balance_tokens = section.optional<std::uint64_t>(
+      "balance", params.validator_balance_tokens, {.min = 1, .max = 1'000'000'000});
   params.access = section.optional<std::string>("access", params.access);
   for (auto& item : section.optional_list("regions", {.max = std::size_t{64}}))
     params.regions.push_back(item.as<std::string>());
 }
 
 void read_load(node_reader& section, chain_params& params) {
-  params.transfers_per_second = section.optional<double>(
-    "transfers_per_second", params.transfers_per_second, {.min = 0.0, .max = chain_params::transfers_per_second_max});
-  params.accounts = section.optional<std::uint32_t>("accounts", params.accounts,
-                                                    {.min = 2, .max = chain_params::accounts_count_max});
-  params.account_balance_tokens =
-    section.optional<std::uint64_t>("balance", params.account_balance_tokens, {.min = 1, .max = 1'000'000'000});
-  params.transfer_micro = section.optional<std::uint64_t>("amount", params.transfer_micro, {.min = 1});
+  params.transfers_per_second =
+      section.optional<double>("transfers_per_second", params.transfers_per_second,
+                               {.min = 0.0, .max = chain_params::transfers_per_second_max});
+  params.accounts = section.optional<std::uint32_t>(
+      "accounts", params.accounts, {.min = 2, .max = chain_params::accounts_count_max});
+  params.account_balance_tokens = section.optional<std::uint64_t>(
+      "balance", params.account_balance_tokens, {.min = 1, .max = 1'000'000'000});
+  params.transfer_micro =
+      section.optional<std::uint64_t>("amount", params.transfer_micro, {.min = 1});
   params.fee_micro = section.optional<std::uint64_t>("fee", params.fee_micro);
 }
 
@@ -422,16 +448,19 @@ std::unique_ptr<workload> make_chain(node_reader& section) {
   params.chain.epoch_blocks = 120;
   auto validators = section.optional_section("validators");
   read_validators(validators, params);
-  params.block_time = section.optional<virtual_time>("block_time", params.block_time, {.min = 100ms, .max = 1min});
+  params.block_time =
+      section.optional<virtual_time>("block_time", params.block_time, {.min = 100ms, .max = 1min});
   params.tick = section.optional<virtual_time>("tick", params.tick, {.min = 100ms, .max = 1min});
-  params.chain.epoch_blocks = section.optional<std::uint64_t>("epoch", params.chain.epoch_blocks, {.min = 2});
+  params.chain.epoch_blocks =
+      section.optional<std::uint64_t>("epoch", params.chain.epoch_blocks, {.min = 2});
   // Defaults that follow the epoch and the block time: audits end within their epoch,
   // and the mint per epoch is a year's inflation spread over a year of epochs.
   params.chain.audit_window_blocks =
-    std::clamp<std::uint64_t>(params.chain.epoch_blocks / 2, 1, params.chain.audit_window_blocks);
+      std::clamp<std::uint64_t>(params.chain.epoch_blocks / 2, 1, params.chain.audit_window_blocks);
   const double epoch_s = std::chrono::duration<double>(params.block_time).count() *
                          static_cast<double>(params.chain.epoch_blocks);
-  params.chain.epochs_per_year = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(365.0 * 86400.0 / epoch_s));
+  params.chain.epochs_per_year =
+      std::max<std::uint64_t>(1, static_cast<std::uint64_t>(365.0 * 86400.0 / epoch_s));
   auto parameters = section.optional_section("parameters");
   read_parameters(parameters, params.chain);
   if (auto problem = rules::check(params.chain))
