@@ -48,6 +48,11 @@ void network::set_access(node_index node, std::uint32_t access) {
   access_[node] = access;
 }
 
+void network::set_region(node_index node, std::uint32_t region) {
+  assert(region < config_.regions.size());
+  region_[node] = region;
+}
+
 void network::bind(node_index node, world::message_set types, caf::strong_actor_ptr receiver) {
   for ([[maybe_unused]] const auto& existing : routes_[node])
     assert((existing.types & types) == 0);

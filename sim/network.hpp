@@ -110,6 +110,11 @@ public:
   /// Gives `node` another access class (a workload's role for it, say masternodes in
   /// a data centre). REQUIRES: access < config().access_classes.size().
   void set_access(node_index node, std::uint32_t access);
+  /// Moves `node` to another region (a workload's placement of its nodes, say
+  /// validators spread over named regions). Call before anything is sent.
+  /// REQUIRES: region < config().regions.size().
+  void set_region(node_index node, std::uint32_t region);
+  std::uint32_t region_of(node_index node) const { return region_[node]; }
   const network_config& config() const noexcept { return config_; }
   const network_stats& stats() const noexcept { return stats_; }
 

@@ -73,7 +73,7 @@ void simulation::create_nodes() {
   for (node_index node = 0; node < config_.nodes; ++node) {
     auto region = weighted_choice(placement, config_.region_shares);
     auto access = weighted_choice(placement, config_.access_shares);
-    network_->add_node(node_id_for(config_.seed, node), region, access);
+    network_->add_node(identity_of(node), region, access);
     auto& state = nodes_[node];
     state.store = std::make_unique<storage::memory_store>();
     state.wall_clock.kernel = kernel_.get();
@@ -81,6 +81,13 @@ void simulation::create_nodes() {
       state.wall_clock.skew_ns =
         static_cast<std::int64_t>(skews.uniform(2 * static_cast<std::uint64_t>(skew_max) + 1)) - skew_max;
   }
+}
+
+core::node_id simulation::identity_of(node_index node) const {
+  for (const auto& [name, workload] : config_.workloads)
+    if (auto id = workload->node_identity(config_.seed, node))
+      return *id;
+  return node_id_for(config_.seed, node);
 }
 
 world::node_context simulation::context_of(node_index node) {

@@ -86,6 +86,7 @@ private:
   };
 
   void create_nodes();
+  core::node_id identity_of(node_index node) const;
   void schedule_faults();
   void apply_fault(const fault_spec& fault);
   void schedule_sample(virtual_time at);

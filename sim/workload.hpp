@@ -8,8 +8,10 @@
 // A crashed node that restarts is handed back to every workload (`restart_node`).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +33,13 @@ public:
   /// Checks the workload's settings against the rest of the scenario (node count,
   /// access classes) once it is read: an error text, or empty.
   virtual std::string check(const scenario&) const { return {}; }
+  /// The id of virtual node `node` when this workload names it (a validator is named
+  /// by its Ed25519 public key, which its peers check its votes against), or nullopt
+  /// for the simulator's default, SHA-256(seed, index). Asked once per node before
+  /// setup; the first workload that names a node wins.
+  virtual std::optional<core::node_id> node_identity(std::uint64_t /*seed*/, node_index) const {
+    return std::nullopt;
+  }
   virtual void setup(simulation& sim) = 0;
   virtual void start(simulation&) {}
   virtual void restart_node(simulation&, node_index) {}

@@ -51,6 +51,17 @@ std::vector<core::node_id> ids(std::size_t count) {
   return result;
 }
 
+core::signature signature_of(std::uint8_t seed) {
+  core::signature s;
+  for (std::size_t i = 0; i < s.bytes.size(); ++i)
+    s.bytes[i] = static_cast<std::uint8_t>(seed * 17 + i);
+  return s;
+}
+
+wire::signed_vote vote_of(std::uint8_t seed) {
+  return {id_of(seed), 40u + seed, 3, 2, id_of(seed + 1), id_of(seed + 2), signature_of(seed)};
+}
+
 // Every message type, with empty and maximal strings and lists.
 std::vector<message> samples() {
   return {
@@ -83,6 +94,21 @@ std::vector<message> samples() {
     wire::segment_data{id_of(19), 0, 0, wire::payload::materialized({})},
     wire::manifest_request{id_of(20)},
     wire::manifest_transfer{id_of(21), wire::payload::materialized(pattern(500))},
+    wire::chain_tx{{}},
+    wire::chain_tx{pattern(300)},
+    wire::chain_tx{pattern(wire::chain_tx_bytes_max)},
+    wire::chain_proposal{id_of(22), 7, 2, id_of(23), -1, id_of(24), signature_of(5),
+                         wire::payload::materialized(pattern(2000))},
+    wire::chain_proposal{id_of(25), ~0ull, 0xffffffff, id_of(26), 0x7fffffff, id_of(27),
+                         signature_of(6), wire::payload::materialized({})},
+    wire::chain_vote{vote_of(1)},
+    wire::chain_vote{wire::signed_vote{}},
+    wire::chain_commit{3, {}},
+    wire::chain_commit{4, std::vector<wire::signed_vote>(wire::commit_votes_max, vote_of(2))},
+    wire::chain_block_request{0},
+    wire::chain_block_request{~0ull},
+    wire::chain_block_response{5, 9, wire::payload::materialized(pattern(700)), {vote_of(3)}},
+    wire::chain_block_response{0, 0, wire::payload::materialized({}), {}},
   };
 }
 

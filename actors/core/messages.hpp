@@ -37,6 +37,7 @@
 #include <caf/sec.hpp>
 
 #include "actors/core/bytes.hpp"
+#include "actors/core/ed25519.hpp"
 #include "actors/core/limits.hpp"
 
 namespace stakecast::wire {
@@ -60,6 +61,13 @@ enum class message_type : std::uint8_t {
   segment_data = 14,
   manifest_request = 15,
   manifest_transfer = 16,
+  // chain (validators): a block of its own so that other protocols can grow below it
+  chain_tx = 40,
+  chain_proposal = 41,
+  chain_vote = 42,
+  chain_commit = 43,
+  chain_block_request = 44,
+  chain_block_response = 45,
 };
 
 /// CAF-style positional annotation (like caf::meta::hex_formatted): the field that
@@ -451,11 +459,154 @@ struct manifest_transfer {
   }
 };
 
+// -- chain ----------------------------------------------------------------------------
+// Validators gossip transactions, proposals and votes to each other directly (the
+// active set is small and known from the chain state), announce the precommits that
+// decided a height, and serve committed blocks by height to a validator that fell
+// behind. Transactions and blocks travel as their canonical encodings
+// (core::encode_record of rules::transaction / rules::block): the rules live above
+// core, and the receiver decodes and checks them as hostile input anyway.
+
+/// Precommits in one commit: one per active validator
+/// (rules::chain_limits::validators_active_count_max).
+inline constexpr std::size_t commit_votes_max = 128;
+/// Bytes of one encoded transaction: a body of at most 64 KiB plus its envelope.
+inline constexpr std::size_t chain_tx_bytes_max = 64 * 1024 + 512;
+
+/// The fields of a signed consensus vote (rules::vote), as they travel.
+struct signed_vote {
+  core::hash256 chain;
+  std::uint64_t height = 0;
+  std::uint32_t round = 0;
+  std::uint8_t kind = 0;
+  core::hash256 block;
+  core::node_id validator;
+  core::signature signature;
+
+  bool operator==(const signed_vote&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, signed_vote& x) {
+    return f(caf::meta::type_name("signed_vote"), x.chain, x.height, x.round, x.kind, x.block,
+             x.validator, x.signature);
+  }
+};
+
+/// A transaction for the mempools (the encoding of a rules::transaction).
+struct chain_tx {
+  static constexpr message_type type = message_type::chain_tx;
+  static constexpr std::string_view name = "chain_tx";
+
+  std::vector<std::uint8_t> encoded;
+
+  bool operator==(const chain_tx&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, chain_tx& x) {
+    return f(caf::meta::type_name(chain_tx::name.data()), count_max<chain_tx_bytes_max>,
+             x.encoded);
+  }
+};
+
+/// A signed proposal (validator::proposal's fields) with the proposed block's encoding,
+/// so that a receiver can judge the block at once.
+struct chain_proposal {
+  static constexpr message_type type = message_type::chain_proposal;
+  static constexpr std::string_view name = "chain_proposal";
+
+  core::hash256 chain;
+  std::uint64_t height = 0;
+  std::uint32_t round = 0;
+  core::hash256 block;
+  std::int64_t pol_round = -1;
+  core::node_id proposer;
+  core::signature signature;
+  payload block_encoded;
+
+  bool operator==(const chain_proposal&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, chain_proposal& x) {
+    return f(caf::meta::type_name(chain_proposal::name.data()), x.chain, x.height, x.round,
+             x.block, x.pol_round, x.proposer, x.signature, x.block_encoded);
+  }
+};
+
+/// A prevote or precommit.
+struct chain_vote {
+  static constexpr message_type type = message_type::chain_vote;
+  static constexpr std::string_view name = "chain_vote";
+
+  signed_vote vote;
+
+  bool operator==(const chain_vote&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, chain_vote& x) {
+    return f(caf::meta::type_name(chain_vote::name.data()), x.vote);
+  }
+};
+
+/// The precommits with which the sender decided `height`: a validator still at that
+/// height decides with them (and fetches the block if it lacks it).
+struct chain_commit {
+  static constexpr message_type type = message_type::chain_commit;
+  static constexpr std::string_view name = "chain_commit";
+
+  std::uint64_t height = 0;
+  std::vector<signed_vote> precommits;
+
+  bool operator==(const chain_commit&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, chain_commit& x) {
+    return f(caf::meta::type_name(chain_commit::name.data()), x.height,
+             count_max<commit_votes_max>, x.precommits);
+  }
+};
+
+/// Block sync: send me the committed block at `height` and its commit.
+struct chain_block_request {
+  static constexpr message_type type = message_type::chain_block_request;
+  static constexpr std::string_view name = "chain_block_request";
+
+  std::uint64_t height = 0;
+
+  bool operator==(const chain_block_request&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, chain_block_request& x) {
+    return f(caf::meta::type_name(chain_block_request::name.data()), x.height);
+  }
+};
+
+/// Block sync: the committed block at `height` and the precommits that decided it.
+/// `tip` is the sender's last committed height, so the receiver knows how far it lags.
+struct chain_block_response {
+  static constexpr message_type type = message_type::chain_block_response;
+  static constexpr std::string_view name = "chain_block_response";
+
+  std::uint64_t height = 0;
+  std::uint64_t tip = 0;
+  payload block_encoded;
+  std::vector<signed_vote> precommits;
+
+  bool operator==(const chain_block_response&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, chain_block_response& x) {
+    return f(caf::meta::type_name(chain_block_response::name.data()), x.height, x.tip,
+             x.block_encoded, count_max<commit_votes_max>, x.precommits);
+  }
+};
+
 /// Every message between nodes.
 using message = std::variant<hello, ping, pong, block_announce, block_request,
                              block_transfer, peer_list, swarm_join, swarm_peers,
                              have_ranges, segment_request, segment_cancel, segment_reject,
-                             segment_data, manifest_request, manifest_transfer>;
+                             segment_data, manifest_request, manifest_transfer, chain_tx,
+                             chain_proposal, chain_vote, chain_commit, chain_block_request,
+                             chain_block_response>;
 
 namespace detail {
 
