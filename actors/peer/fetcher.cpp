@@ -67,20 +67,13 @@ std::vector<fetch_request> fetcher::next(std::int64_t now_ns) {
     }
   }
   for (const auto& [content, segment] : expired)
-    fail(content, segment, now_ns);
+    fail(content, segment, now_ns, true);
+  for (auto& [id, state] : contents_)
+    if (state.not_before_ns <= now_ns)
+      state.not_before_ns = 0; // over: next_wakeup no longer waits for it
   std::vector<fetch_request> requests;
-  // Retries whose backoff is over go out again first. A retry waiting for its backoff
-  // keeps its place in the budget, so a content nobody holds cannot fill the table.
-  for (auto at = retries_.begin(); at != retries_.end();) {
-    if (at->not_before_ns <= now_ns) {
-      requests.push_back(issue(at->content, at->segment, now_ns));
-      at = retries_.erase(at);
-    } else {
-      ++at;
-    }
-  }
-  while (out_.size() + retries_.size() < config_.requests_in_flight_max) {
-    const auto picked = pick();
+  while (out_.size() + storing_ < config_.requests_in_flight_max) {
+    const auto picked = pick(now_ns);
     if (!picked)
       break;
     requests.push_back(issue(picked->first, picked->second, now_ns));
@@ -88,19 +81,34 @@ std::vector<fetch_request> fetcher::next(std::int64_t now_ns) {
   return requests;
 }
 
-std::optional<std::pair<core::content_id, std::uint32_t>> fetcher::pick() {
+bool fetcher::backing_off(const content_state& state, std::int64_t now_ns) noexcept {
+  return now_ns < state.not_before_ns;
+}
+
+std::optional<std::pair<core::content_id, std::uint32_t>> fetcher::pick(std::int64_t now_ns) {
+  // A segment refused by one source goes to the next at once.
+  while (!retries_.empty()) {
+    const auto retry = retries_.front();
+    retries_.pop_front();
+    const content_state& state = contents_.at(retry.first);
+    if (!state.held[retry.second] && !state.busy[retry.second] && !backing_off(state, now_ns))
+      return retry;
+  }
   while (!demands_.empty()) {
     const auto wanted = demands_.front();
     demands_.pop_front();
     const content_state& state = contents_.at(wanted.first);
-    if (!state.held[wanted.second] && !state.busy[wanted.second])
+    if (!state.held[wanted.second] && !state.busy[wanted.second] && !backing_off(state, now_ns))
       return wanted;
   }
-  // Each content in turn offers its lowest missing, idle segment.
+  // Each content in turn offers its lowest missing, idle segment; a content whose
+  // sources all failed a segment waits out its backoff and leaves the turn to others.
   for (std::size_t tried = 0; tried < order_.size(); ++tried) {
     const core::content_id& content = order_[turn_ % order_.size()];
     ++turn_;
     content_state& state = contents_.at(content);
+    if (backing_off(state, now_ns))
+      continue;
     while (state.cursor < state.held.size() &&
            (state.held[state.cursor] || state.busy[state.cursor]))
       ++state.cursor;
@@ -127,10 +135,13 @@ std::optional<fetch_request> fetcher::take(std::uint64_t id, const core::node_id
     return std::nullopt;
   fetch_request request = found->second.request;
   out_.erase(found);
+  ++storing_; // still in the budget until stored or failed
   return request;
 }
 
 void fetcher::stored(const fetch_request& request) {
+  assert(storing_ > 0);
+  --storing_;
   content_state& state = contents_.at(request.content);
   assert(state.busy[request.segment]);
   state.busy[request.segment] = false;
@@ -142,16 +153,34 @@ void fetcher::stored(const fetch_request& request) {
 }
 
 void fetcher::failed(const fetch_request& request, std::int64_t now_ns) {
-  fail(request.content, request.segment, now_ns);
+  assert(storing_ > 0);
+  --storing_;
+  fail(request.content, request.segment, now_ns, true);
 }
 
-void fetcher::fail(const core::content_id& content, std::uint32_t segment, std::int64_t now_ns) {
+void fetcher::not_stored(const fetch_request& request, std::int64_t now_ns) {
+  assert(storing_ > 0);
+  --storing_;
+  fail(request.content, request.segment, now_ns, false);
+}
+
+void fetcher::fail(const core::content_id& content, std::uint32_t segment, std::int64_t now_ns,
+                   bool source_failed) {
   content_state& state = contents_.at(content);
+  state.busy[segment] = false;
+  state.cursor = std::min(state.cursor, segment);
+  if (!source_failed) { // our store refused it: the source was fine; try later
+    state.not_before_ns = std::max(state.not_before_ns, now_ns + config_.retry_backoff_ns);
+    return;
+  }
   const std::uint32_t failures = ++state.failures[segment];
-  const bool round_done = failures % state.sources.size() == 0;
-  // Still busy: it waits in retries_, within the in-flight budget.
-  retries_.push_back({content, segment, round_done ? now_ns + config_.retry_backoff_ns : now_ns});
-  assert(out_.size() + retries_.size() <= config_.requests_in_flight_max);
+  if (failures % state.sources.size() == 0) {
+    // Every source failed it in a row: the content waits, the others go on.
+    state.not_before_ns = std::max(state.not_before_ns, now_ns + config_.retry_backoff_ns);
+    return;
+  }
+  if (retries_.size() < retries_max)
+    retries_.emplace_back(content, segment);
 }
 
 std::optional<std::int64_t> fetcher::next_wakeup() const {
@@ -159,8 +188,9 @@ std::optional<std::int64_t> fetcher::next_wakeup() const {
   auto consider = [&](std::int64_t t) { at = at ? std::min(*at, t) : t; };
   for (const auto& entry : out_)
     consider(entry.second.deadline_ns);
-  for (const retry& waiting : retries_)
-    consider(waiting.not_before_ns);
+  for (const auto& [id, state] : contents_)
+    if (state.not_before_ns > 0 && state.cursor < state.held.size())
+      consider(state.not_before_ns);
   return at;
 }
 

@@ -10,10 +10,11 @@
 //  - then the lowest missing segment of each content in turn, so that the start of
 //    every content, which every viewer plays first, is held early;
 //  - a request that fails (refused, timed out, or its bytes did not verify) is asked
-//    again of the next source; once every source has failed it in a row, the retry
-//    waits `retry_backoff_ns`, so a content nobody holds costs one round per backoff.
-// At most `requests_in_flight_max` requests are out at once: a masternode's downlink
-// stays free for the demanded segments, which jump the queue.
+//    again of the next source; once every source has failed it in a row, the whole
+//    content waits `retry_backoff_ns` while the others go on, so a content nobody
+//    holds costs one round per backoff and never blocks the rest.
+// At most `requests_in_flight_max` requests are out or being stored at once: a
+// masternode's downlink stays free for the demanded segments, which jump the queue.
 //
 // Pure: time comes in; the caller sends the requests, verifies and stores the bytes,
 // and reports back (`take` then `stored` or `failed`). Not thread-safe.
@@ -64,6 +65,9 @@ public:
   /// Demanded segments remembered (beyond it, demands are ignored: the segment still
   /// comes in its turn).
   static constexpr std::size_t demands_max = 1024;
+  /// Segments waiting to be asked of their next source (each came from a request
+  /// that was out, so the in-flight limit bounds them too).
+  static constexpr std::size_t retries_max = fetcher_config::requests_in_flight_limit;
 
   /// REQUIRES: config.is_valid().
   explicit fetcher(fetcher_config config);
@@ -88,39 +92,44 @@ public:
   /// The requests to send now: timed-out ones fail first, then the free slots fill.
   std::vector<fetch_request> next(std::int64_t now_ns);
 
-  /// The request answered by `id` if it is ours, out, and `from` is its source; it is
-  /// then no longer in flight (report `stored` or `failed`).
+  /// The request answered by `id` if it is ours, out, and `from` is its source. It
+  /// stays in the budget (being verified and stored) until reported with `stored`,
+  /// `failed` or `not_stored`.
   std::optional<fetch_request> take(std::uint64_t id, const core::node_id& from);
   /// The segment of a taken request is stored: it is held from now on.
   void stored(const fetch_request& request);
-  /// A taken request failed (refused, or bad bytes): ask the next source.
+  /// A taken request failed at its source (refused, or bad bytes): the next source
+  /// is asked.
   void failed(const fetch_request& request, std::int64_t now_ns);
+  /// A taken request's segment was good but our store refused it (a full disk): the
+  /// content waits retry_backoff_ns, the source is not blamed.
+  void not_stored(const fetch_request& request, std::int64_t now_ns);
 
   /// When `next` has work that waits for time (a timeout, a backoff); nullopt when
   /// nothing does.
   std::optional<std::int64_t> next_wakeup() const;
-  std::size_t in_flight() const noexcept { return out_.size(); }
+  /// Requests out plus those taken and not yet reported: at most
+  /// requests_in_flight_max.
+  std::size_t in_flight() const noexcept { return out_.size() + storing_; }
 
 private:
   struct content_state {
     std::vector<bool> held;
-    std::vector<bool> busy; // in flight or waiting for a retry
+    std::vector<bool> busy; // in flight, or taken and being stored
     std::vector<core::node_id> sources;
     std::uint32_t cursor = 0; // no segment below it is missing and idle
-    std::map<std::uint32_t, std::uint32_t> failures; // by segment, consecutive
+    std::map<std::uint32_t, std::uint32_t> failures; // by busy-or-missing segment
+    std::int64_t not_before_ns = 0; // backing off until then
   };
   struct outstanding {
     fetch_request request;
     std::int64_t deadline_ns = 0;
   };
-  struct retry {
-    core::content_id content;
-    std::uint32_t segment = 0;
-    std::int64_t not_before_ns = 0;
-  };
 
-  void fail(const core::content_id& content, std::uint32_t segment, std::int64_t now_ns);
-  std::optional<std::pair<core::content_id, std::uint32_t>> pick();
+  static bool backing_off(const content_state& state, std::int64_t now_ns) noexcept;
+  void fail(const core::content_id& content, std::uint32_t segment, std::int64_t now_ns,
+            bool source_failed);
+  std::optional<std::pair<core::content_id, std::uint32_t>> pick(std::int64_t now_ns);
   fetch_request issue(const core::content_id& content, std::uint32_t segment, std::int64_t now_ns);
 
   fetcher_config config_;
@@ -128,8 +137,9 @@ private:
   std::vector<core::content_id> order_; // round robin over contents
   std::size_t turn_ = 0;
   std::deque<std::pair<core::content_id, std::uint32_t>> demands_; // <= demands_max
-  std::vector<retry> retries_; // with out_: <= requests_in_flight_max
+  std::deque<std::pair<core::content_id, std::uint32_t>> retries_; // <= retries_max
   std::map<std::uint64_t, outstanding> out_;
+  std::size_t storing_ = 0; // taken, not yet reported; with out_ <= in flight max
   std::uint64_t next_id_ = 1;
   std::uint64_t missing_ = 0;
 };

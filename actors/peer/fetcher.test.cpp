@@ -1,7 +1,9 @@
 // The fetcher: demanded segments jump the queue, contents are filled in turn from
-// their lowest missing segment, a failed request goes to the next source and backs
-// off once every source failed it, timeouts fail requests, answers from anyone but
-// the source asked are ignored, and the in-flight budget is never exceeded.
+// their lowest missing segment, a failed request goes to the next source and the
+// content backs off once every source failed it (leaving the budget to the others),
+// timeouts fail requests, answers from anyone but the source asked are ignored, a
+// segment being stored keeps its place in the budget, and a refused write does not
+// blame the source.
 #include "actors/peer/fetcher.hpp"
 
 #include <catch2/catch.hpp>
@@ -109,11 +111,44 @@ TEST_CASE("a request unanswered by its timeout fails and the budget holds") {
   CHECK(retried[0].segment == first[0].segment);
   CHECK(f.in_flight() == 2);
   CHECK_FALSE(f.take(first[0].id, id(1))); // a late answer to a dead request
-  // Nobody ever answers: the budget is never exceeded and nothing is lost.
-  for (std::int64_t t = 6; t < 200; t += 3) {
-    auto again = f.next(t * second);
-    CHECK(f.in_flight() <= 2);
-    CHECK(again.size() <= 2);
+}
+
+TEST_CASE("a content nobody holds backs off and leaves the budget to the others") {
+  // Content 100's only source never answers; content 200's answers at once. Over
+  // 200 s the live content is filled whole, and a demand for it goes out at once.
+  auto config = config_with(4);
+  config.request_timeout_ns = 3 * second;
+  peer::fetcher f{config};
+  f.add_content(id(100), 50, {id(1)}, {});
+  f.add_content(id(200), 50, {id(2)}, {});
+  std::int64_t now = 0;
+  for (; now < 200 * second && f.missing_segments() > 50; now += second / 10) {
+    for (const auto& request : f.next(now)) {
+      CHECK(f.in_flight() <= 4);
+      if (request.source == id(2))
+        f.stored(*f.take(request.id, id(2)));
+    }
   }
-  CHECK(f.missing_segments() == 50);
+  CHECK(f.missing_segments() == 50); // all of 200, none of 100
+  CHECK_FALSE(f.held(id(100), 0));
+  CHECK(f.held(id(200), 49));
+}
+
+TEST_CASE("a segment being stored holds its place and a refused write blames no source") {
+  auto config = config_with(1);
+  config.retry_backoff_ns = 5 * second;
+  peer::fetcher f{config};
+  f.add_content(id(100), 10, {id(1), id(2)}, {});
+  auto requests = f.next(0);
+  REQUIRE(requests.size() == 1);
+  const auto taken = f.take(requests[0].id, id(1));
+  REQUIRE(taken);
+  CHECK(f.in_flight() == 1);
+  CHECK(f.next(0).empty()); // still in the budget while it is stored
+  f.not_stored(*taken, 0);  // the store refused it
+  CHECK(f.next(second).empty()); // the content waits out the backoff
+  requests = f.next(5 * second);
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].segment == 0);
+  CHECK(requests[0].source == id(1)); // the same source: it did nothing wrong
 }

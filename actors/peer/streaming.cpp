@@ -279,9 +279,13 @@ std::vector<core::node_id> peers_for(const masternode_state::hosted_content& con
         peers.push_back(entry.id);
     }
   };
-  take([&](const recent_viewer& e) { return e.furthest_served && *e.furthest_served >= position; });
-  take([&](const recent_viewer& e) { return e.furthest_served && *e.furthest_served < position; });
-  take([&](const recent_viewer& e) { return !e.furthest_served; });
+  take([&](const recent_viewer& entry) {
+    return entry.furthest_served && *entry.furthest_served >= position;
+  });
+  take([&](const recent_viewer& entry) {
+    return entry.furthest_served && *entry.furthest_served < position;
+  });
+  take([&](const recent_viewer& entry) { return !entry.furthest_served; });
   return peers;
 }
 
@@ -290,11 +294,57 @@ bool holds(const masternode_state& state, const masternode_state::hosted_content
   return content.whole || (state.fetching && state.fetching->held(id, segment));
 }
 
+/// Every held request for (content, segment) is offered to the server, now that the
+/// segment is stored (or refused, when the fetch failed for good).
+std::vector<segment_request> release_held(masternode_state& state, const core::content_id& content,
+                                          std::uint32_t segment) {
+  const auto found = state.held.find({content, segment});
+  if (found == state.held.end())
+    return {};
+  std::vector<segment_request> released;
+  for (const auto& entry : found->second)
+    released.push_back(entry.request);
+  state.held.erase(found);
+  state.held_count -= released.size();
+  return released;
+}
+
+/// Drops the held requests that match `drop` (their requesters get what `out` says).
+template <class Predicate>
+void drop_held(masternode_state& state, Predicate drop) {
+  for (auto at = state.held.begin(); at != state.held.end();) {
+    auto& requests = at->second;
+    const auto before = requests.size();
+    std::erase_if(requests, drop);
+    state.held_count -= before - requests.size();
+    at = requests.empty() ? state.held.erase(at) : std::next(at);
+  }
+}
+
+/// Held requests older than held_request_ns are refused as busy; returns when the
+/// next one will be.
+std::optional<std::int64_t> expire_held(masternode_state& state, std::int64_t now,
+                                        segment_server::outcome& out) {
+  std::optional<std::int64_t> next;
+  drop_held(state, [&](const masternode_state::held_request& entry) {
+    const auto expires = entry.since_ns + masternode_state::held_request_ns;
+    if (expires <= now) {
+      out.rejects.push_back({entry.request, wire::reject_reason::busy});
+      return true;
+    }
+    next = earliest(next, expires);
+    return false;
+  });
+  return next;
+}
+
 /// Runs the server and the fetcher and sends what they decided, then re-arms the
 /// timer at the earliest wakeup of either.
 void masternode_pump(masternode_pointer self, segment_server::outcome out = {}) {
   auto& state = self->state;
   const std::int64_t now = now_ns(self);
+  const std::optional<std::int64_t> held_expiry =
+      state.held_count > 0 ? expire_held(state, now, out) : std::nullopt;
   state.server->run(now, state.generator, out);
   for (const upload_transfer& transfer : out.started) {
     const segment_request& request = transfer.request;
@@ -308,12 +358,14 @@ void masternode_pump(masternode_pointer self, segment_server::outcome out = {}) 
                             wire::payload::virtual_of(request.size_bytes,
                                                       manifest.segment_roots[request.segment])});
     state.context.telemetry->add(state.metric.egress_bytes, request.size_bytes);
-    remember_viewer(state, found->second, request.requester, request.segment);
+    const auto& sources = found->second.sources;
+    if (std::find(sources.begin(), sources.end(), request.requester) == sources.end())
+      remember_viewer(state, found->second, request.requester, request.segment);
   }
   for (const segment_server::reject& reject : out.rejects)
     masternode_reject(self, reject.request.requester,
                       reject_message(reject.request, reject.reason));
-  std::optional<std::int64_t> wakeup = state.server->next_wakeup();
+  std::optional<std::int64_t> wakeup = earliest(state.server->next_wakeup(), held_expiry);
   if (state.fetching) {
     for (const fetch_request& fetch : state.fetching->next(now))
       send(self, fetch.source, wire::segment_request{fetch.content, fetch.segment, fetch.id});
@@ -345,7 +397,7 @@ void hold_until_fetched(masternode_pointer self, const segment_request& request)
                       reject_message(request, wire::reject_reason::busy));
     return;
   }
-  state.held[{request.content, request.segment}].push_back(request);
+  state.held[{request.content, request.segment}].push_back({request, now_ns(self)});
   ++state.held_count;
   state.fetching->demand(request.content, request.segment);
   masternode_pump(self);
@@ -370,6 +422,12 @@ void masternode_on_request(masternode_pointer self, const core::node_id& from,
   }
   const segment_request request{from, message.request_id, message.content, message.segment, *size};
   if (!holds(state, found->second, message.content, message.segment)) {
+    const auto& sources = found->second.sources;
+    if (std::find(sources.begin(), sources.end(), from) != sources.end()) {
+      // Another replica fetching: it asks the next source rather than wait for us.
+      masternode_reject(self, from, reject_message(message, wire::reject_reason::not_held));
+      return;
+    }
     hold_until_fetched(self, request);
     return;
   }
@@ -414,18 +472,6 @@ void masternode_request_manifests(masternode_pointer self) {
     self->delayed_send(self, state.config.manifest_timeout, manifest_tick_atom::value);
 }
 
-/// Every held request for (content, segment) is offered to the server, now that the
-/// segment is stored (or refused, when the fetch failed for good).
-std::vector<segment_request> release_held(masternode_state& state, const core::content_id& content,
-                                          std::uint32_t segment) {
-  const auto found = state.held.find({content, segment});
-  if (found == state.held.end())
-    return {};
-  std::vector<segment_request> released = std::move(found->second);
-  state.held.erase(found);
-  state.held_count -= released.size();
-  return released;
-}
 
 void masternode_on_stored(masternode_pointer self, const fetch_request& fetch) {
   auto& state = self->state;
@@ -453,21 +499,26 @@ void masternode_on_fetched(masternode_pointer self, const core::node_id& from,
     masternode_pump(self);
     return;
   }
-  state.context.telemetry->add(state.metric.ingress_bytes, message.body.size_bytes);
+  const std::uint32_t size = message.body.size_bytes;
   self->request(state.config.storage, caf::infinite, storage::put_segment_atom::value,
                 fetch->content, fetch->segment, message.body)
-      .then([self, fetch = *fetch](caf::ok_atom) { masternode_on_stored(self, fetch); },
-            [self, fetch = *fetch](const caf::error&) {
-              // A full disk: the segment is not held; it is fetched again after the
-              // fetcher's backoff, and viewers ask other sources meanwhile.
-              auto& st = self->state;
-              st.context.telemetry->add(st.metric.store_failures, 1);
-              st.fetching->failed(fetch, now_ns(self));
-              segment_server::outcome out;
-              for (const segment_request& request : release_held(st, fetch.content, fetch.segment))
-                out.rejects.push_back({request, wire::reject_reason::busy});
-              masternode_pump(self, std::move(out));
-            });
+      .then(
+          [self, fetch = *fetch, size](caf::ok_atom) {
+            self->state.context.telemetry->add(self->state.metric.ingress_bytes, size);
+            masternode_on_stored(self, fetch);
+          },
+          [self, fetch = *fetch](const caf::error&) {
+            // A full disk: the segment is not held; the content is tried again after
+            // the fetcher's backoff, and viewers ask other sources meanwhile.
+            auto& session = self->state;
+            session.context.telemetry->add(session.metric.store_failures, 1);
+            session.fetching->not_stored(fetch, now_ns(self));
+            segment_server::outcome out;
+            for (const segment_request& request :
+                 release_held(session, fetch.content, fetch.segment))
+              out.rejects.push_back({request, wire::reject_reason::busy});
+            masternode_pump(self, std::move(out));
+          });
 }
 
 void masternode_on_fetch_refused(masternode_pointer self, const core::node_id& from,
@@ -480,6 +531,15 @@ void masternode_on_fetch_refused(masternode_pointer self, const core::node_id& f
     state.fetching->failed(*fetch, now_ns(self));
     masternode_pump(self);
   }
+}
+
+void masternode_on_cancel(masternode_pointer self, const core::node_id& from,
+                          const wire::segment_cancel& message) {
+  auto& state = self->state;
+  state.server->cancel(from, message.request_id);
+  drop_held(state, [&](const masternode_state::held_request& entry) {
+    return entry.request.requester == from && entry.request.request_id == message.request_id;
+  });
 }
 
 /// The fetcher starts on `id` once its manifest is in hand, with what storage holds.
@@ -496,7 +556,10 @@ void start_fetching(masternode_pointer self, const core::content_id& id,
 void masternode_on_manifest(masternode_pointer self, const wire::manifest_transfer& message) {
   auto& state = self->state;
   const auto found = state.hosted.find(message.content);
-  if (found == state.hosted.end() || found->second.manifest || found->second.manifest_storing)
+  // Before the store is loaded a manifest (an answer to a request of an earlier run)
+  // would start the fetcher without what the store holds.
+  if (!state.loaded || found == state.hosted.end() || found->second.manifest ||
+      found->second.manifest_storing)
     return;
   manifest_ptr manifest = decode_fetched_manifest(message.content, message.encoded);
   if (!manifest)
@@ -599,7 +662,7 @@ masternode_actor::behavior_type masternode(masternode_pointer self, world::node_
               else if constexpr (std::is_same_v<body_type, wire::segment_request>)
                 masternode_on_request(self, message.from, body);
               else if constexpr (std::is_same_v<body_type, wire::segment_cancel>)
-                self->state.server->cancel(message.from, body.request_id);
+                masternode_on_cancel(self, message.from, body);
               else if constexpr (std::is_same_v<body_type, wire::manifest_request>)
                 masternode_on_manifest_request(self, message.from, body);
               else if constexpr (std::is_same_v<body_type, wire::manifest_transfer>)
@@ -738,13 +801,16 @@ void serve_uploads(viewer_pointer self, const segment_server::outcome& out) {
 
 void end_session(viewer_pointer self);
 
-/// Our holdings to every neighbour.
+/// Our holdings to every neighbour. (Sending news only to the neighbours not known to
+/// hold the newest segment halved these messages but cut the offload of
+/// tests/scenarios/flash-crowd-small.yaml from 0.75 to 0.67: a neighbour's known
+/// ranges lag, and the ones it lacks are what it asks us for.)
 void announce(viewer_pointer self, std::int64_t now) {
   auto& state = self->state;
   const wire::have_ranges ours = our_ranges(state);
   for (const viewer_state::neighbour& neighbour : state.neighbours)
     send(self, neighbour.id, ours);
-  state.have_news = false;
+  state.news_segment.reset();
   state.last_announce_ns = now;
 }
 
@@ -764,7 +830,7 @@ void drive(viewer_pointer self, segment_server::outcome out = {}) {
   state.server->run(now, state.generator, out);
   serve_uploads(self, out);
   std::optional<std::int64_t> news_at;
-  if (state.have_news) {
+  if (state.news_segment) {
     news_at = state.last_announce_ns + state.config.have_news_interval.count();
     if (now >= *news_at) {
       announce(self, now);
@@ -877,7 +943,7 @@ void viewer_on_data(viewer_pointer self, const core::node_id& from,
   const std::uint32_t size = message.body.size_bytes;
   if (arrival == scheduler::arrival::accepted) {
     state.cache->put(state.config.content, *segment, size, now); // refused: played, not kept
-    state.have_news = true;
+    state.news_segment = std::max(state.news_segment.value_or(0), *segment);
   }
   if (arrival == scheduler::arrival::accepted || arrival == scheduler::arrival::duplicate) {
     state.server->queue().record_download(from, size);

@@ -16,8 +16,11 @@
 // (at most `held_requests_max`) and its segment fetched before the others; it is
 // served once stored. At start the masternode loads what its store kept (a restart
 // fetches nothing twice). `swarm_join` makes the asker one of the content's recent
-// viewers (most recent first, at most `recent_viewers_max`) and is answered with
-// `swarm_peers`, the others (at most limits::peer_list_count_max). `segment_request`
+// viewers (at most `recent_viewers_max`) and is answered with `swarm_peers` (at most
+// limits::peer_list_count_max): first the viewers it sent a segment at or past the
+// asker's position, then those it sent any, then those that only joined, each group
+// most recent first. Another replica asking for a segment still being fetched is
+// refused (not_held) rather than held, and is never listed as a viewer. `segment_request`
 // goes through a `segment_server` (round-robin, `upload_slots`, `uplink_bps`); when a
 // transfer starts the segment is sent whole, its payload virtual (the simulator's
 // stand-in: a real node reads the bytes from its store there, which comes with the
@@ -244,8 +247,17 @@ struct masternode_state {
   std::optional<segment_server> server;
   std::optional<fetcher> fetching;
   std::map<core::content_id, hosted_content> hosted; // published plus assigned
+  /// A held request not served within this is refused as busy: 4 s, playback's
+  /// request timeout, after which the viewer has asked elsewhere anyway.
+  static constexpr std::int64_t held_request_ns = 4'000'000'000;
+  static_assert(held_request_ns <= scheduler::playback_config{}.request_timeout_ns);
+
+  struct held_request {
+    segment_request request;
+    std::int64_t since_ns = 0;
+  };
   /// Requests for segments being fetched, by (content, segment); <= held_requests_max.
-  std::map<std::pair<core::content_id, std::uint32_t>, std::vector<segment_request>> held;
+  std::map<std::pair<core::content_id, std::uint32_t>, std::vector<held_request>> held;
   std::size_t held_count = 0;
   bool loaded = false; // what storage held at start is known
   wake_timer timer;
@@ -355,7 +367,8 @@ struct viewer_state {
   std::uint32_t pinned_first = 0;          // the cache's pinned window
   bool pinned = false;
   std::uint64_t bytes_uploaded = 0; // segments sent to other viewers
-  bool have_news = false;           // holding a segment not yet announced
+  /// The furthest segment received since the last announcement, if any.
+  std::optional<std::uint32_t> news_segment;
   std::int64_t last_announce_ns = 0;
   bool ended = false;
   wake_timer timer;

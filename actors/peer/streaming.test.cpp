@@ -387,6 +387,7 @@ TEST_CASE("a masternode asked for a segment it is still fetching holds the reque
   world.add_viewer(1s, config);
   world.run(3min);
   CHECK(world.counter("stream.startup_failures") == 0);
+  CHECK(world.counter("stream.masternode_rejects") == 0); // held, never refused
   const auto* startup = world.trace.find_histogram("stream.startup_delay_s");
   REQUIRE(startup != nullptr);
   REQUIRE(startup->count() == 1);

@@ -266,12 +266,13 @@ void streaming_workload::report(const simulation& sim, nlohmann::ordered_json& s
   for (std::uint32_t rank = 0; rank < std::min(params_.content_series, params_.videos); ++rank) {
     const auto prefix = fmt::format("content.video-{}.", rank);
     auto value = [&](std::string_view what) { return counter(prefix + std::string(what)); };
-    const auto from_mn = value("bytes_from_masternodes");
-    const auto from_v = value("bytes_from_viewers");
+    const auto content_from_masternodes = value("bytes_from_masternodes");
+    const auto content_from_viewers = value("bytes_from_viewers");
+    const auto content_received = content_from_masternodes + content_from_viewers;
     per_content.push_back({{"video", rank},
-                           {"p2p_offload_ratio", ratio_of(from_v, from_mn + from_v)},
+                           {"p2p_offload_ratio", ratio_of(content_from_viewers, content_received)},
                            {"rebuffer_ratio", ratio_of(value("stall_ns"), value("played_ns") + value("stall_ns"))},
-                           {"bytes_received", from_mn + from_v}});
+                           {"bytes_received", content_received}});
   }
 
   auto& streaming = summary["streaming"];
