@@ -709,12 +709,18 @@ std::size_t neighbours_max(const viewer_state& state) {
                   scheduler::playback_config::sources_max - state.masternodes.size());
 }
 
-wire::have_ranges our_ranges(const viewer_state& state) {
-  wire::have_ranges message{state.config.content, {}};
-  for (const storage::segment_range& range :
-       state.cache->ranges(state.config.content, limits::have_ranges_count_max))
-    message.ranges.push_back({range.first, range.end});
-  return message;
+/// What we hold, as announced. Computed from the cache only after it changed: a walk
+/// over every cached segment, on every announcement, had become the simulator's
+/// hottest loop.
+const wire::have_ranges& our_ranges(viewer_state& state) {
+  if (!state.ranges_memo) {
+    wire::have_ranges message{state.config.content, {}};
+    for (const storage::segment_range& range :
+         state.cache->ranges(state.config.content, limits::have_ranges_count_max))
+      message.ranges.push_back({range.first, range.end});
+    state.ranges_memo = std::move(message);
+  }
+  return *state.ranges_memo;
 }
 
 /// Makes `id` a neighbour (a viewer source) and tells it what we hold. False when it
@@ -943,6 +949,7 @@ void viewer_on_data(viewer_pointer self, const core::node_id& from,
   const std::uint32_t size = message.body.size_bytes;
   if (arrival == scheduler::arrival::accepted) {
     state.cache->put(state.config.content, *segment, size, now); // refused: played, not kept
+    state.ranges_memo.reset(); // holdings changed (and maybe something was evicted)
     state.news_segment = std::max(state.news_segment.value_or(0), *segment);
   }
   if (arrival == scheduler::arrival::accepted || arrival == scheduler::arrival::duplicate) {
@@ -986,7 +993,7 @@ void viewer_on_have(viewer_pointer self, const core::node_id& from,
     // No room for it (or it cannot be one): still tell it what we hold, so a newcomer
     // can ask us for segments; full tables are the rule early in a flash crowd.
     if (!message.reply && from != state.context.id &&
-        !state.cache->ranges(state.config.content, 1).empty()) {
+        !our_ranges(state).ranges.empty()) {
       wire::have_ranges answer = our_ranges(state);
       answer.reply = true;
       send(self, from, std::move(answer));

@@ -53,6 +53,40 @@ void segment_cache::use(const core::content_id& content, content_entry& entry,
   lru_.emplace(use_serials_, lru_key{.content = content, .segment = segment});
 }
 
+// REQUIRES: `segment` was not held.
+void segment_cache::add_to_runs(content_entry& entry, std::uint32_t segment) {
+  auto& runs = entry.runs;
+  auto after = runs.upper_bound(segment); // the first run starting past it
+  const bool joins_before = after != runs.begin() && std::prev(after)->second == segment;
+  const bool joins_after = after != runs.end() && after->first == segment + 1;
+  if (joins_before && joins_after) {
+    std::prev(after)->second = after->second;
+    runs.erase(after);
+  } else if (joins_before) {
+    std::prev(after)->second = segment + 1;
+  } else if (joins_after) {
+    const std::uint32_t end = after->second;
+    runs.erase(after);
+    runs.emplace(segment, end);
+  } else {
+    runs.emplace(segment, segment + 1);
+  }
+}
+
+// REQUIRES: `segment` was held.
+void segment_cache::remove_from_runs(content_entry& entry, std::uint32_t segment) {
+  auto& runs = entry.runs;
+  auto run = std::prev(runs.upper_bound(segment)); // the run holding it
+  assert(run->first <= segment && segment < run->second);
+  const std::uint32_t first = run->first;
+  const std::uint32_t end = run->second;
+  runs.erase(run);
+  if (first < segment)
+    runs.emplace(first, segment);
+  if (segment + 1 < end)
+    runs.emplace(segment + 1, end);
+}
+
 void segment_cache::evict(const lru_key& key, std::vector<segment_ref>& evicted) {
   const auto content = contents_.find(key.content);
   assert(content != contents_.end());
@@ -63,6 +97,7 @@ void segment_cache::evict(const lru_key& key, std::vector<segment_ref>& evicted)
   const std::uint32_t size_bytes = held->second.size_bytes;
   lru_.erase(held->second.use_serial);
   segments.erase(held);
+  remove_from_runs(content->second, key.segment);
   bytes_held_ -= size_bytes;
   evictions_ += 1;
   bytes_evicted_ += size_bytes;
@@ -149,6 +184,7 @@ put_result segment_cache::put(const core::content_id& content, std::uint32_t seg
   content_entry& entry = contents_[content]; // evictions above may have forgotten it
   segment_entry& held = entry.segments[segment];
   held.size_bytes = size_bytes;
+  add_to_runs(entry, segment);
   use(content, entry, segment, held, now_ns);
   bytes_held_ += size_bytes;
   bytes_stored_ += size_bytes;
@@ -218,12 +254,9 @@ std::vector<segment_range> segment_cache::ranges(const core::content_id& content
   const auto at = contents_.find(content);
   if (at == contents_.end())
     return all;
-  for (const auto& [segment, held] : at->second.segments) {
-    if (!all.empty() && all.back().end == segment)
-      all.back().end += 1;
-    else
-      all.push_back(segment_range{.first = segment, .end = segment + 1});
-  }
+  all.reserve(at->second.runs.size());
+  for (const auto& [first, end] : at->second.runs)
+    all.push_back(segment_range{.first = first, .end = end});
   if (all.size() <= max_ranges)
     return all;
   std::stable_sort(all.begin(), all.end(), [](const segment_range& a, const segment_range& b) {

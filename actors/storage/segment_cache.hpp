@@ -142,6 +142,9 @@ private:
   };
   struct content_entry {
     std::map<std::uint32_t, segment_entry> segments;
+    /// The held segments as maximal runs, kept in step with `segments` so that
+    /// `ranges` costs the runs, not the segments (it is asked on every announcement).
+    std::map<std::uint32_t, std::uint32_t> runs; // first -> end
     std::optional<segment_range> pinned;
     std::uint64_t last_use_serial = 0; // the latest use of any of its segments
   };
@@ -151,6 +154,8 @@ private:
   };
 
   static bool pins(const content_entry& entry, std::uint32_t segment) noexcept;
+  static void add_to_runs(content_entry& entry, std::uint32_t segment);
+  static void remove_from_runs(content_entry& entry, std::uint32_t segment);
   std::uint64_t pinned_bytes_of(const content_entry& entry) const noexcept;
   std::size_t pinned_count_of(const content_entry& entry) const noexcept;
   void use(const core::content_id& content, content_entry& entry, std::uint32_t segment,

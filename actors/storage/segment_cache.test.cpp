@@ -239,3 +239,28 @@ TEST_CASE("contents are bounded and kept apart") {
   REQUIRE(cache.unpin(c));
   CHECK(cache.put(b, 0, 100, 6).evicted == std::vector<segment_ref>{{c, 5, 100}});
 }
+
+TEST_CASE("ranges stay equal to the held segments through puts and evictions") {
+  // The runs are kept incrementally; after every step they must equal the runs
+  // recomputed from `has` over every segment index.
+  segment_cache cache{config_of(40'000, 2, 30)};
+  core::random_generator generator{77};
+  const auto id = content(1);
+  for (int step = 0; step < 5'000; ++step) {
+    const auto segment = static_cast<std::uint32_t>(generator.uniform(60));
+    if (generator.uniform(8) == 0)
+      cache.put(content(2), segment, 1000, step); // another content evicts ours too
+    else
+      cache.put(id, segment, 1 + static_cast<std::uint32_t>(generator.uniform(3000)), step);
+    std::vector<storage::segment_range> expected;
+    for (std::uint32_t s = 0; s < 60; ++s) {
+      if (!cache.has(id, s))
+        continue;
+      if (!expected.empty() && expected.back().end == s)
+        expected.back().end += 1;
+      else
+        expected.push_back({s, s + 1});
+    }
+    REQUIRE(cache.ranges(id, 1000) == expected);
+  }
+}
