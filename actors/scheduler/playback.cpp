@@ -376,13 +376,14 @@ const playback::source_entry* playback::choose_masternode(segment_index segment)
   return best;
 }
 
-const playback::source_entry* playback::choose_viewer(segment_index segment,
+const playback::source_entry* playback::choose_viewer(segment_index segment, bool urgent,
                                                       core::random_generator& generator) const {
   std::vector<const source_entry*> least_loaded;
   for (const auto& source : sources_) {
     if (source.kind != source_kind::viewer ||
         source.outstanding >= config_.outstanding_per_source_max || is_busy(source) ||
-        !holds(source, segment) || is_excluded(segment, source.id))
+        (!urgent && now_ns_ < source.choked_until_ns) || !holds(source, segment) ||
+        is_excluded(segment, source.id))
       continue;
     if (!least_loaded.empty() && source.outstanding > least_loaded.front()->outstanding)
       continue;
@@ -449,7 +450,7 @@ void playback::plan(core::random_generator& generator) {
       return;
     if (!entry.urgent && entry.viewer_holders == 0)
       continue; // waits until urgent, then goes to a masternode
-    if (const auto* source = choose_viewer(entry.segment, generator)) {
+    if (const auto* source = choose_viewer(entry.segment, entry.urgent, generator)) {
       issue(entry.segment, *source);
       ++viewer_requests;
     }
@@ -499,9 +500,12 @@ bool playback::on_reject(std::int64_t now_ns, request_id id, refusal why) {
     return false;
   ++qoe_.rejects;
   if (why == refusal::busy || why == refusal::choked) {
-    const auto backoff_ns = why == refusal::busy ? config_.busy_backoff_ns : config_.choked_backoff_ns;
-    if (auto* source = find_source(request->source))
-      source->busy_until_ns = std::max(source->busy_until_ns, now_ns_ + backoff_ns);
+    if (auto* source = find_source(request->source)) {
+      source->busy_until_ns = std::max(source->busy_until_ns, now_ns_ + config_.busy_backoff_ns);
+      if (why == refusal::choked)
+        source->choked_until_ns =
+            std::max(source->choked_until_ns, now_ns_ + config_.choked_backoff_ns);
+    }
   } else {
     exclude(request->segment, request->source, config_.exclusion_ns);
   }
@@ -557,9 +561,12 @@ std::optional<std::int64_t> playback::next_wakeup() const {
   for (const auto& entry : exclusions_)
     if (entry.until_ns > now_ns_)
       consider(entry.until_ns);
-  for (const auto& source : sources_)
+  for (const auto& source : sources_) {
     if (is_busy(source))
       consider(source.busy_until_ns);
+    if (now_ns_ < source.choked_until_ns)
+      consider(source.choked_until_ns);
+  }
   if (state_ != playback_state::playing)
     return earliest; // deadlines move with the clock: nothing crosses a horizon
   consider(now_ns_ + (contiguous_end_ns() - playhead_ns_));

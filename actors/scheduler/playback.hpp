@@ -135,10 +135,11 @@ struct playback_config {
   /// viewers that hold them. Slots turn over within seconds; waiting 30 s would
   /// starve a flash crowd in which every source is busy at first.
   std::int64_t busy_backoff_ns = 2'000'000'000;
-  /// A viewer that choked us is asked nothing during this long: 10 s, a rechoke
-  /// interval (peer/choker.hpp), since it unchokes no sooner than its next rechoke.
-  /// Asking every busy_backoff_ns instead made 9 in 10 requests to viewers a refusal
-  /// in a flash crowd. Asking once per interval still counts as interest there.
+  /// A viewer that choked us is asked for nothing but urgent segments during this
+  /// long: 10 s, a rechoke interval (peer/choker.hpp), since it unchokes no sooner
+  /// than its next rechoke. Asking every busy_backoff_ns instead made 9 in 10
+  /// requests to viewers a refusal in a flash crowd; an urgent segment still asks it
+  /// after busy_backoff_ns (a held request may meet a slot freed early).
   std::int64_t choked_backoff_ns = 10'000'000'000;
   /// Requests outstanding to one source: 2, one in service and one queued, so the
   /// source never idles between answers.
@@ -326,7 +327,8 @@ private:
     source_kind kind = source_kind::viewer;
     std::vector<segment_range> ranges; // viewers only; at most have_ranges_max
     std::size_t outstanding = 0;
-    std::int64_t busy_until_ns = 0; // said busy: asked nothing before this
+    std::int64_t busy_until_ns = 0;   // said busy: asked nothing before this
+    std::int64_t choked_until_ns = 0; // choked us: asked only urgent segments before this
   };
   struct request_entry {
     request_id id = 0;
@@ -376,7 +378,8 @@ private:
   void expire_timeouts();
   void plan(core::random_generator& generator);
   const source_entry* choose_masternode(segment_index segment) const;
-  const source_entry* choose_viewer(segment_index segment, core::random_generator& generator) const;
+  const source_entry* choose_viewer(segment_index segment, bool urgent,
+                                    core::random_generator& generator) const;
   void issue(segment_index segment, const source_entry& source);
   std::optional<request_entry> take_in_flight(request_id id);
   void cancel(const request_entry& request);

@@ -676,3 +676,40 @@ TEST_CASE("before playback starts only the segments it waits for are urgent") {
   REQUIRE_FALSE(requests.empty());
   CHECK(requests[0].segment == 2);
 }
+
+TEST_CASE("a viewer that choked us is asked only for urgent segments until a rechoke") {
+  // One viewer source holding everything, no masternode. It chokes the request for
+  // segment 0 at 100 ms: nothing is asked of it before 2.1 s (busy backoff), and
+  // then only urgent segments until 10.1 s (choked backoff).
+  auto config = single_requests();
+  config.urgent_ns = 0; // nothing is urgent: the choke holds for the whole backoff
+  playback session(config, content(30), 0, 0);
+  core::random_generator generator(5);
+  REQUIRE(session.add_source(node(1), source_kind::viewer));
+  hold_all(session, node(1));
+  auto requests = requests_in(session.step(0, generator));
+  REQUIRE(requests.size() == 1);
+  REQUIRE(session.on_reject(100 * ms, requests[0].id, playback::refusal::choked));
+  CHECK(requests_in(session.step(2500 * ms, generator)).empty());
+  CHECK(requests_in(session.step(9 * second, generator)).empty());
+  CHECK(session.next_wakeup() == 10100 * ms);
+  requests = requests_in(session.step(10100 * ms, generator));
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].source == node(1));
+}
+
+TEST_CASE("an urgent segment asks a viewer that choked us after the busy backoff") {
+  auto config = single_requests();
+  config.urgent_ns = 60 * second; // everything is urgent
+  playback session(config, content(30), 0, 0);
+  core::random_generator generator(5);
+  REQUIRE(session.add_source(node(1), source_kind::viewer));
+  hold_all(session, node(1));
+  auto requests = requests_in(session.step(0, generator));
+  REQUIRE(requests.size() == 1);
+  REQUIRE(session.on_reject(100 * ms, requests[0].id, playback::refusal::choked));
+  CHECK(requests_in(session.step(2 * second, generator)).empty());
+  requests = requests_in(session.step(2100 * ms, generator));
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].segment == 0);
+}
