@@ -37,6 +37,8 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include <caf/actor_control_block.hpp>
@@ -64,6 +66,14 @@ struct network_config {
   virtual_time jitter{0};
   double loss = 0.0;
   std::vector<access_class> access_classes;
+
+  /// The index of the access class named `name`; nullopt when there is none.
+  std::optional<std::uint32_t> find_access(std::string_view name) const {
+    for (std::uint32_t i = 0; i < access_classes.size(); ++i)
+      if (access_classes[i].name == name)
+        return i;
+    return std::nullopt;
+  }
 };
 
 struct network_stats {

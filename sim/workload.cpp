@@ -1,6 +1,12 @@
 #include "sim/workload.hpp"
 
+#include <cmath>
+
 #include <map>
+
+#include <fmt/format.h>
+
+#include "sim/histogram.hpp"
 
 namespace stakecast::sim {
 
@@ -28,6 +34,14 @@ std::vector<std::string> workload_names() {
   for (const auto& [name, factory] : registry())
     names.push_back(name);
   return names;
+}
+
+nlohmann::ordered_json quantiles_json(const histogram* values, std::initializer_list<double> qs) {
+  nlohmann::ordered_json result = nlohmann::ordered_json::object();
+  for (double q : qs)
+    result[fmt::format("p{}", std::lround(q * 100))] = values != nullptr ? values->quantile(q) : 0.0;
+  result["count"] = values != nullptr ? values->count() : 0;
+  return result;
 }
 
 } // namespace stakecast::sim

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@ namespace stakecast::sim {
 
 class simulation;
 class node_reader;
+class histogram;
 struct scenario;
 using node_index = std::uint32_t;
 
@@ -65,6 +67,10 @@ struct workload_registration {
 };
 
 const workload_kind* find_workload(std::string_view name);
+
+/// A histogram for a workload's report: "p<100 q>" for each of `qs`, then "count";
+/// zeros when `values` is null (nothing was recorded) or empty.
+nlohmann::ordered_json quantiles_json(const histogram* values, std::initializer_list<double> qs);
 std::vector<std::string> workload_names();
 
 } // namespace stakecast::sim

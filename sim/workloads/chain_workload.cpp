@@ -34,22 +34,7 @@ rules::ppm to_ppm(double share) {
   return static_cast<rules::ppm>(std::llround(share * rules::ppm_one));
 }
 
-std::uint32_t access_index(const network_config& network, const std::string& name) {
-  const auto& classes = network.access_classes;
-  for (std::uint32_t i = 0; i < classes.size(); ++i)
-    if (classes[i].name == name)
-      return i;
-  return static_cast<std::uint32_t>(classes.size());
-}
 
-nlohmann::ordered_json quantiles(const histogram* h, std::initializer_list<double> qs) {
-  nlohmann::ordered_json out = nlohmann::ordered_json::object();
-  for (double q : qs)
-    out[fmt::format("p{}", static_cast<int>(std::lround(q * 100)))] =
-        h != nullptr && h->count() > 0 ? h->quantile(q) : 0.0;
-  out["count"] = h != nullptr ? h->count() : 0;
-  return out;
-}
 
 } // namespace
 
@@ -60,8 +45,7 @@ std::string chain_workload::check(const scenario& config) const {
   if (static_cast<std::uint64_t>(params_.first_node) + params_.validators > config.nodes)
     return fmt::format("validators.first_node + validators.count ({}) exceeds nodes ({})",
                        params_.first_node + params_.validators, config.nodes);
-  if (!params_.access.empty() &&
-      access_index(config.network, params_.access) == config.network.access_classes.size())
+  if (!params_.access.empty() && !config.network.find_access(params_.access))
     return fmt::format("validators.access '{}' is not an access class of the network",
                        params_.access);
   for (const auto& region : params_.regions)
@@ -132,7 +116,7 @@ void chain_workload::setup(simulation& sim) {
   if (!params_.access.empty())
     for (std::uint32_t i = 0; i < params_.validators; ++i)
       sim.network().set_access(params_.first_node + i,
-                               access_index(sim.config().network, params_.access));
+                               *sim.config().network.find_access(params_.access));
   const auto& regions = sim.config().network.regions;
   for (std::uint32_t i = 0; i < params_.validators && !params_.regions.empty(); ++i) {
     const auto& name = params_.regions[i % params_.regions.size()];
@@ -333,9 +317,9 @@ void chain_workload::report(const simulation& sim, nlohmann::ordered_json& summa
   }
   chain["height_min_honest"] = lowest;
   chain["blocks_per_s"] = virtual_s > 0 ? static_cast<double>(top_height_) / virtual_s : 0.0;
-  chain["block_time_s"] = quantiles(telemetry.find_histogram("chain.block_time_s"), {0.5, 0.95});
-  chain["finality_s"] = quantiles(telemetry.find_histogram("chain.finality_s"), {0.5, 0.95});
-  chain["commit_round"] = quantiles(telemetry.find_histogram("chain.commit_round"), {0.5, 0.99});
+  chain["block_time_s"] = quantiles_json(telemetry.find_histogram("chain.block_time_s"), {0.5, 0.95});
+  chain["finality_s"] = quantiles_json(telemetry.find_histogram("chain.finality_s"), {0.5, 0.95});
+  chain["commit_round"] = quantiles_json(telemetry.find_histogram("chain.commit_round"), {0.5, 0.99});
   chain["transfers_submitted"] = transfers_sent_;
   chain["transfers_unsent"] = transfers_unsent_;
   chain["txs_committed"] = txs_committed_;

@@ -26,25 +26,11 @@ core::hash256 video_seed(std::uint64_t run_seed, std::uint32_t index) {
   return core::sha256({reinterpret_cast<const std::uint8_t*>(words), sizeof(words)});
 }
 
-std::uint32_t access_index(const network_config& network, const std::string& name) {
-  const auto& classes = network.access_classes;
-  for (std::uint32_t i = 0; i < classes.size(); ++i)
-    if (classes[i].name == name)
-      return i;
-  return static_cast<std::uint32_t>(classes.size());
-}
 
 double ratio_of(std::int64_t part, std::int64_t whole) {
   return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
 }
 
-nlohmann::ordered_json quantiles(const histogram* values, std::initializer_list<double> qs) {
-  nlohmann::ordered_json result = nlohmann::ordered_json::object();
-  for (double q : qs)
-    result[fmt::format("p{}", static_cast<int>(q * 100))] = values ? values->quantile(q) : 0.0;
-  result["count"] = values ? values->count() : 0;
-  return result;
-}
 
 } // namespace
 
@@ -54,7 +40,7 @@ std::string streaming_workload::check(const scenario& config) const {
                        params_.masternodes, config.nodes);
   for (const auto& [key, name] : {std::pair{"masternodes.access", &params_.masternode_access},
                                    std::pair{"publisher.access", &params_.publisher_access}})
-    if (!name->empty() && access_index(config.network, *name) == config.network.access_classes.size())
+    if (!name->empty() && !config.network.find_access(*name))
       return fmt::format("{} '{}' is not an access class of the network", key, *name);
   if (params_.replication > params_.masternodes)
     return fmt::format("replication {} needs at least as many masternodes ({})",
@@ -73,14 +59,14 @@ void streaming_workload::setup(simulation& sim) {
   build_catalog(sim);
   place_contents(sim);
   if (!params_.masternode_access.empty()) {
-    auto access = access_index(sim.config().network, params_.masternode_access);
+    auto access = *sim.config().network.find_access(params_.masternode_access);
     for (node_index node = 0; node < params_.masternodes; ++node)
       sim.network().set_access(node, access);
   }
   const auto& publisher_access =
     params_.publisher_access.empty() ? params_.masternode_access : params_.publisher_access;
   if (!publisher_access.empty())
-    sim.network().set_access(publisher_node(), access_index(sim.config().network, publisher_access));
+    sim.network().set_access(publisher_node(), *sim.config().network.find_access(publisher_access));
   spawn_publisher(sim);
   for (node_index node = 0; node < params_.masternodes; ++node)
     spawn_masternode(sim, node);
@@ -245,16 +231,16 @@ void streaming_workload::report(const simulation& sim, nlohmann::ordered_json& s
   const auto segments_played = counter("stream.segments_played");
 
   auto& qoe = summary["qoe"];
-  qoe["startup_delay_s"] = quantiles(telemetry.find_histogram("stream.startup_delay_s"), {0.5, 0.95, 0.99});
+  qoe["startup_delay_s"] = quantiles_json(telemetry.find_histogram("stream.startup_delay_s"), {0.5, 0.95, 0.99});
   qoe["rebuffer_ratio"] = ratio_of(stalled, played + stalled);
   qoe["continuity_index"] =
     segments_played > 0 ? 1.0 - ratio_of(counter("stream.segments_late"), segments_played) : 0.0;
   qoe["p2p_offload_ratio"] = ratio_of(from_viewers, received);
   qoe["duplicate_bytes_ratio"] = ratio_of(counter("stream.duplicate_bytes"), received);
   qoe["masternode_egress_bytes"] = counter("stream.masternode_egress_bytes");
-  qoe["share_ratio"] = quantiles(telemetry.find_histogram("stream.share_ratio"), {0.1, 0.5, 0.9});
+  qoe["share_ratio"] = quantiles_json(telemetry.find_histogram("stream.share_ratio"), {0.1, 0.5, 0.9});
   const auto* longest_stall = telemetry.find_histogram("stream.longest_stall_s");
-  qoe["longest_stall_s"] = quantiles(longest_stall, {0.5, 0.99});
+  qoe["longest_stall_s"] = quantiles_json(longest_stall, {0.5, 0.99});
   qoe["longest_stall_s"]["max"] = longest_stall ? longest_stall->max() : 0.0;
   if (at_crowd_end_) {
     // Once the crowd is in: bytes received since its last arrival.
