@@ -14,27 +14,14 @@
 
 #include "sim/scenario/scenario.hpp"
 #include "sim/simulation.hpp"
+#include "tests/support/scenarios.hpp"
 
 using namespace stakecast;
 
 namespace {
 
-std::string source_path(const std::string& relative) {
-  return std::string(STAKECAST_SOURCE_DIR) + "/" + relative;
-}
-
-struct outcome {
-  std::string trace_hash;
-  nlohmann::ordered_json summary;
-};
-
-outcome run_scenario(const std::string& relative_path, std::optional<std::uint64_t> seed = {}) {
-  auto config = sim::load_scenario(source_path(relative_path), seed);
-  sim::simulation run(config);
-  auto result = run.run();
-  REQUIRE(result.failure.empty());
-  return {result.trace_hash, result.summary};
-}
+using test::run_scenario;
+using test::source_path;
 
 /// The summary without what depends on the machine (wall time, memory).
 nlohmann::ordered_json comparable(nlohmann::ordered_json summary) {

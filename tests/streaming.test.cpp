@@ -10,28 +10,21 @@
 
 #include "sim/scenario/scenario.hpp"
 #include "sim/simulation.hpp"
+#include "tests/support/scenarios.hpp"
 
 using namespace stakecast;
 
 namespace {
 
-nlohmann::ordered_json run_scenario(sim::scenario config) {
-  sim::simulation simulation(config);
-  auto result = simulation.run();
-  REQUIRE(result.failure.empty());
-  return result.summary;
-}
-
-sim::scenario test_scenario(std::string_view name) {
-  return sim::load_scenario(std::string(STAKECAST_SOURCE_DIR) + "/tests/scenarios/" +
-                            std::string(name));
+sim::scenario test_scenario(const std::string& name) {
+  return sim::load_scenario(test::source_path("tests/scenarios/" + name));
 }
 
 nlohmann::ordered_json run(bool with_crash) {
   auto config = test_scenario("streaming-small.yaml");
   if (!with_crash)
     config.faults.clear();
-  return run_scenario(std::move(config));
+  return test::run_scenario(config).summary;
 }
 
 } // namespace
@@ -73,7 +66,7 @@ TEST_CASE("a flash crowd beyond the masternodes' capacity is carried by the swar
   // offload after the crowd 0.75, longest stall 6.5 s, rebuffering 0.1 %, duplicates
   // 6.5 %. With `playback: {seed: 8s}` added (no seeding) the offload was 0.59 and
   // duplicates 14.6 %, which these bounds reject.
-  const auto summary = run_scenario(test_scenario("flash-crowd-small.yaml"));
+  const auto summary = test::run_scenario(test_scenario("flash-crowd-small.yaml")).summary;
   const auto& qoe = summary["qoe"];
   CHECK(summary["streaming"]["startup_failures"] == 0);
   CHECK(summary["streaming"]["sessions_ended"] == 200);
