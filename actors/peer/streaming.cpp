@@ -709,18 +709,14 @@ std::size_t neighbours_max(const viewer_state& state) {
                   scheduler::playback_config::sources_max - state.masternodes.size());
 }
 
-/// What we hold, as announced. Computed from the cache only after it changed: a walk
-/// over every cached segment, on every announcement, had become the simulator's
-/// hottest loop.
-const wire::have_ranges& our_ranges(viewer_state& state) {
-  if (!state.ranges_memo) {
-    wire::have_ranges message{state.config.content, {}};
-    for (const storage::segment_range& range :
-         state.cache->ranges(state.config.content, limits::have_ranges_count_max))
-      message.ranges.push_back({range.first, range.end});
-    state.ranges_memo = std::move(message);
-  }
-  return *state.ranges_memo;
+/// What we hold, as announced. The cache keeps its runs of held segments, so this
+/// costs the runs, not the segments.
+wire::have_ranges our_ranges(const viewer_state& state) {
+  wire::have_ranges message{state.config.content, {}};
+  for (const storage::segment_range& range :
+       state.cache->ranges(state.config.content, limits::have_ranges_count_max))
+    message.ranges.push_back({range.first, range.end});
+  return message;
 }
 
 /// Makes `id` a neighbour (a viewer source) and tells it what we hold. False when it
@@ -816,7 +812,7 @@ void announce(viewer_pointer self, std::int64_t now) {
   const wire::have_ranges ours = our_ranges(state);
   for (const viewer_state::neighbour& neighbour : state.neighbours)
     send(self, neighbour.id, ours);
-  state.news_segment.reset();
+  state.have_news = false;
   state.last_announce_ns = now;
 }
 
@@ -836,7 +832,7 @@ void drive(viewer_pointer self, segment_server::outcome out = {}) {
   state.server->run(now, state.generator, out);
   serve_uploads(self, out);
   std::optional<std::int64_t> news_at;
-  if (state.news_segment) {
+  if (state.have_news) {
     news_at = state.last_announce_ns + state.config.have_news_interval.count();
     if (now >= *news_at) {
       announce(self, now);
@@ -949,8 +945,7 @@ void viewer_on_data(viewer_pointer self, const core::node_id& from,
   const std::uint32_t size = message.body.size_bytes;
   if (arrival == scheduler::arrival::accepted) {
     state.cache->put(state.config.content, *segment, size, now); // refused: played, not kept
-    state.ranges_memo.reset(); // holdings changed (and maybe something was evicted)
-    state.news_segment = std::max(state.news_segment.value_or(0), *segment);
+    state.have_news = true;
   }
   if (arrival == scheduler::arrival::accepted || arrival == scheduler::arrival::duplicate) {
     state.server->queue().record_download(from, size);

@@ -367,10 +367,7 @@ struct viewer_state {
   std::uint32_t pinned_first = 0;          // the cache's pinned window
   bool pinned = false;
   std::uint64_t bytes_uploaded = 0; // segments sent to other viewers
-  /// Our holdings as announced; reset whenever the cache changes.
-  std::optional<wire::have_ranges> ranges_memo;
-  /// The furthest segment received since the last announcement, if any.
-  std::optional<std::uint32_t> news_segment;
+  bool have_news = false; // holding a segment not yet announced
   std::int64_t last_announce_ns = 0;
   bool ended = false;
   wake_timer timer;
