@@ -399,6 +399,7 @@ caf::expected<state> initial_state(const genesis& g) {
     s.accounts.put(a.id, {a.balance, 0, 0});
   bond_nodes(g, s);
   detail::recompute_active_sets(s);
+  detail::settle_assignments(s);
   detail::forget_journals(s);
   state_root(s);
   detail::require(supply_invariant_ok(s), "genesis breaks the supply invariant");

@@ -137,7 +137,8 @@ std::string to_json(const genesis& g);
 /// SHA-256 of a domain tag and the canonical encoding of `g`.
 core::hash256 chain_id(const genesis& g);
 
-/// The state before block 1: balances, bonds, the first active sets.
+/// The state before block 1: balances, bonds, the first active sets and their
+/// placement, settled (state.hpp) so that the first epoch boundary audits it.
 /// Errors: as validate.
 caf::expected<state> initial_state(const genesis& g);
 

@@ -1,7 +1,12 @@
-// Audits: at an epoch start every active masternode holding content gets challenges
-// drawn from the chain; an honest masternode answers with the block and its Merkle
-// path and is never slashed; a lazy one (no answers) is slashed audit_slash and
-// jailed at the deadline, and earns nothing for that epoch; a wrong block is rejected.
+// Audits: at an epoch boundary every active masternode gets challenges drawn from
+// the chain over the contents it has held since the previous boundary (a content
+// published or moved to it since then waits one more boundary, so an honest
+// masternode has a whole epoch to fetch it); an honest masternode answers with the
+// block and its Merkle path and is never slashed; a lazy one (no answers) is slashed
+// audit_slash and jailed at the deadline, and earns nothing for that epoch; a wrong
+// block is rejected.
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "actors/core/merkle.hpp"
@@ -40,13 +45,37 @@ struct audited_content {
   }
 };
 
+// The test chain's masternode whose id is `id`.
+std::size_t masternode_index(const test_chain& c, const core::node_id& id) {
+  std::size_t i = 0;
+  while (c.masternode(i).public_key() != id)
+    ++i;
+  return i;
+}
+
+// Publishes `content` and ends two epochs: the first boundary settles its placement,
+// the second challenges its holders.
+void publish_and_settle(test_chain& c, const audited_content& content) {
+  REQUIRE_FALSE(c.commit({c.tx(c.user(0), content.publish())}));
+  c.finish_epoch();
+  REQUIRE(c.current().challenges.size() == 0);
+  c.finish_epoch();
+}
+
+// Answers every pending challenge of masternode `m` in one block.
+void answer_all(test_chain& c, std::size_t m, const audited_content& content) {
+  std::vector<transaction> answers;
+  for (const auto& [id, challenge] : pending_challenges(c.current(), c.masternode(m).public_key()))
+    answers.push_back(c.tx(c.masternode(m), content.answer(id, challenge.block_index)));
+  REQUIRE_FALSE(c.commit(answers));
+}
+
 } // namespace
 
 TEST_CASE("a lazy masternode is slashed and jailed at the deadline and an honest one never") {
   test_chain c;
   audited_content content{7};
-  REQUIRE_FALSE(c.commit({c.tx(c.user(0), content.publish())}));
-  c.finish_epoch();
+  publish_and_settle(c, content);
   auto& s = c.current();
   auto lazy = c.masternode(0).public_key();
   auto lazy_stake = s.masternodes.find(lazy)->stake;
@@ -77,8 +106,7 @@ TEST_CASE("a lazy masternode is slashed and jailed at the deadline and an honest
 TEST_CASE("a wrong audit block is rejected and a correct one later still counts") {
   test_chain c;
   audited_content content{8};
-  REQUIRE_FALSE(c.commit({c.tx(c.user(0), content.publish())}));
-  c.finish_epoch();
+  publish_and_settle(c, content);
   auto& s = c.current();
   auto m = c.masternode(1).public_key();
   auto [id, challenge] = pending_challenges(s, m).front();
@@ -93,4 +121,56 @@ TEST_CASE("a wrong audit block is rejected and a correct one later still counts"
   CHECK(is(error, tx_errc::challenge_not_yours));
   REQUIRE_FALSE(c.commit({c.tx(c.masternode(1), content.answer(id, challenge.block_index))}));
   CHECK_FALSE(s.challenges.contains(id));
+}
+
+TEST_CASE("a content assigned at this boundary is not challenged until the next") {
+  test_chain c;
+  audited_content content{9};
+  auto publish = content.publish();
+  publish.replicas = 2;
+  REQUIRE_FALSE(c.commit({c.tx(c.user(0), publish)}));
+  auto& s = c.current();
+  const auto per_masternode = s.params.audit_challenges_per_masternode;
+  auto holders = assigned_masternodes(s, content.id);
+  REQUIRE(holders.size() == 2);
+  auto lazy = masternode_index(c, holders[0]);
+  auto honest = masternode_index(c, holders[1]);
+  auto newcomer = 3 - lazy - honest; // the masternode without the content
+  auto pending = [&](std::size_t m) { return pending_challenges(s, c.masternode(m).public_key()); };
+
+  // Published during the epoch: not challenged at its end.
+  c.finish_epoch();
+  CHECK(s.challenges.size() == 0);
+
+  // Held for a whole epoch: both holders are challenged. The lazy one answers nothing
+  // and is slashed and jailed at the deadline, so the content moves to the newcomer.
+  c.finish_epoch();
+  CHECK(pending(lazy).size() == per_masternode);
+  CHECK(pending(honest).size() == per_masternode);
+  CHECK(pending(newcomer).empty());
+  auto lazy_stake = s.masternodes.find(holders[0])->stake;
+  answer_all(c, honest, content);
+  c.advance(s.params.audit_window_blocks);
+  CHECK(s.masternodes.find(holders[0])->jailed);
+  CHECK(s.masternodes.find(holders[0])->stake
+        == lazy_stake - ppm_of(lazy_stake, s.params.audit_slash));
+  auto moved = assigned_masternodes(s, content.id);
+  REQUIRE(std::find(moved.begin(), moved.end(), c.masternode(newcomer).public_key())
+          != moved.end());
+
+  // The newcomer holds the content at this boundary but did not at the one before.
+  c.finish_epoch();
+  CHECK(pending(newcomer).empty());
+  CHECK(pending(honest).size() == per_masternode);
+  CHECK(pending(lazy).empty());
+  answer_all(c, honest, content);
+
+  // A whole epoch later it must prove it holds the content.
+  c.finish_epoch();
+  auto challenges = pending(newcomer);
+  CHECK(challenges.size() == per_masternode);
+  for (const auto& [id, challenge] : challenges)
+    CHECK(challenge.content == content.id);
+  CHECK_FALSE(s.masternodes.find(c.masternode(newcomer).public_key())->jailed);
+  CHECK(supply_invariant_ok(s));
 }

@@ -1,6 +1,15 @@
 // What happens without a transaction: unbonding releases, audit deadlines, and the
 // epoch boundary (rewards, inflation, active sets, placement, new challenges).
 //
+// Audits at each epoch boundary, after the active sets and the placement are
+// recomputed: a masternode gets audit_challenges_per_masternode challenges, each a
+// block of a content drawn from the previous block's hash, due audit_window_blocks
+// later, over the contents placed on it both now and at the previous boundary (or at
+// genesis): settled_assignments in state.hpp. With none, it gets no challenge. Content placed on it since then (published mid-epoch, or moved to it at
+// this boundary or by a jail) is challenged from the next boundary on, so an honest
+// masternode always has a whole epoch to fetch a content before it must prove it
+// holds it. The placement is then settled for the next boundary.
+//
 // Reward formulas, at the last block of each epoch (all divisions floor):
 //   inflation' = inflation + change if bonded/supply < target, - change if above,
 //                clamped to [inflation_min, inflation_max]        (Livepeer's rule)
@@ -18,7 +27,9 @@
 // Rewards go to liquid balances. Tombstoned operators earn nothing.
 #include <algorithm>
 #include <bit>
+#include <map>
 #include <string_view>
+#include <vector>
 
 #include "actors/core/sha256.hpp"
 #include "actors/validator/rules/ledger.hpp"
@@ -195,14 +206,27 @@ core::hash256 audit_draw(const core::hash256& previous_block, const core::node_i
   return hasher.finish();
 }
 
-// For each active masternode, audit_challenges_per_masternode draws of a content it
-// holds (uniform over its contents in id order) and a block of it (uniform).
-void issue_challenges(state& s, std::uint64_t height, const core::hash256& previous_block) {
+// The contents placed on each masternode both now and at the previous boundary, in
+// id order: the ones it has had a whole epoch to fetch.
+std::map<core::node_id, std::vector<core::content_id>> settled_holdings(const state& s) {
   std::map<core::node_id, std::vector<core::content_id>> held;
-  for (const auto& [content, assignment] : s.assignments.entries())
+  for (const auto& [content, assignment] : s.assignments.entries()) {
+    const auto* settled = s.settled_assignments.find(content);
+    if (settled == nullptr)
+      continue;
+    const auto& before = settled->masternodes;
     for (const auto& m : assignment.masternodes)
-      held[m].push_back(content);
-  for (const auto& [m, contents] : held) {
+      if (std::find(before.begin(), before.end(), m) != before.end())
+        held[m].push_back(content);
+  }
+  return held;
+}
+
+// For each masternode, audit_challenges_per_masternode draws of a content it has
+// held since the previous boundary (uniform over those contents in id order) and a
+// block of it (uniform).
+void issue_challenges(state& s, std::uint64_t height, const core::hash256& previous_block) {
+  for (const auto& [m, contents] : settled_holdings(s)) {
     for (std::uint32_t i = 0; i < s.params.audit_challenges_per_masternode; ++i) {
       auto draw = audit_draw(previous_block, m, i);
       const auto& content = contents[draw.prefix64() % contents.size()];
@@ -225,6 +249,7 @@ void end_epoch(state& s, std::uint64_t height, const core::hash256& previous_blo
   s.epoch_service.clear();
   recompute_active_sets(s);
   issue_challenges(s, height, previous_block);
+  settle_assignments(s);
 }
 
 } // namespace stakecast::rules::detail

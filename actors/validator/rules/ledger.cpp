@@ -150,6 +150,12 @@ void assign(state& s, const core::content_id& content, std::uint32_t replicas) {
   s.assignments.put(content, {core::place(content, candidates, replicas)});
 }
 
+void settle_assignments(state& s) {
+  s.settled_assignments.clear();
+  for (const auto& [content, assignment] : s.assignments.entries())
+    s.settled_assignments.put(content, assignment);
+}
+
 namespace {
 
 // Calls f(table) for every table, in a fixed order (the savepoint's).
@@ -170,6 +176,7 @@ void for_each_table(state& s, F&& f) {
   f(s.last_validators);
   f(s.active_masternodes);
   f(s.assignments);
+  f(s.settled_assignments);
 }
 
 } // namespace

@@ -43,11 +43,15 @@ void recompute_active_sets(state& s);
 void recompute_assignments(state& s);
 /// Places one content (new, or after a change of the active masternodes).
 void assign(state& s, const core::content_id& content, std::uint32_t replicas);
+/// Copies the placement into settled_assignments (state.hpp): what the next epoch
+/// boundary's audits may challenge. Called at genesis and at each epoch boundary
+/// only.
+void settle_assignments(state& s);
 
 /// Everything needed to roll a state back: the scalars and each table's journal size.
 struct savepoint {
   chain_globals globals;
-  std::array<std::size_t, 15> journal_sizes{};
+  std::array<std::size_t, 16> journal_sizes{};
 };
 
 savepoint mark(const state& s);
@@ -63,7 +67,9 @@ caf::error apply_tx_unguarded(state& s, const transaction& tx, const core::node_
 void expire_challenges(state& s, std::uint64_t height);
 
 /// Step 6 of a block: rewards for the epoch that ends at `height`, the next inflation,
-/// active sets and placement, and audit challenges drawn from `previous_block`.
+/// active sets and placement, audit challenges drawn from `previous_block` over the
+/// contents each masternode has held since the previous boundary, and the placement
+/// settled for the next boundary (epoch.cpp).
 void end_epoch(state& s, std::uint64_t height, const core::hash256& previous_block);
 
 /// Pays out the unbonding entries due at or before `height`.

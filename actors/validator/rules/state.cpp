@@ -151,6 +151,7 @@ core::hash256 state_root(state& s) {
     }
   });
   s.assignments.take_dirty(); // derived, not committed
+  s.settled_assignments.take_dirty();
   if (first)
     rebuild_tree(c);
   else

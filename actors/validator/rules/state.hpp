@@ -327,6 +327,14 @@ struct state {
   table<core::node_id, power_record> active_masternodes;
   /// Derived from contents and active_masternodes; not in the state root.
   table<core::content_id, assignment_record> assignments;
+  /// Derived, not in the state root: `assignments` as it was at the last epoch
+  /// boundary, after that boundary's challenges (at genesis, as genesis placed it).
+  /// Audits challenge a masternode only over contents it holds in both tables, so
+  /// that content placed on it since that boundary (published, or moved to it when
+  /// another masternode left the active set) is not challenged before it had an
+  /// epoch to fetch it. Set only by genesis and at epoch boundaries, so every node
+  /// replaying the chain from genesis holds the same table.
+  table<core::content_id, assignment_record> settled_assignments;
   state_commitment commitment;
 };
 
