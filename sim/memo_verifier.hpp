@@ -8,6 +8,14 @@
 // cleared: the next checks are real again. That keeps memory bounded, costs nothing
 // per hit, and is deterministic (the answers do not depend on what was forgotten).
 //
+// Blocks: the simulator's content is virtual (core/virtual_content.hpp), so a
+// masternode shows a block in an audit answer by its 40-byte stand-in (the content's
+// seed, then le64(block index)). `verify_block` accepts a stand-in whose index is
+// proof.index when verify_leaf(root, SHA-256(stand-in), proof) holds, since
+// SHA-256(stand-in) is the block's leaf in a virtual content's tree; any other block
+// is checked as real bytes with core::verify_block. Nothing is remembered: audits are
+// a few per masternode and epoch.
+//
 // One per simulation, shared by all virtual nodes. Not thread-safe: the simulator
 // runs on one thread.
 #pragma once
@@ -28,6 +36,11 @@ public:
 
   bool verify(const core::node_id& public_key, core::byte_span message,
               const core::signature& message_signature) const override;
+
+  /// A virtual block's stand-in verifies against its leaf in the virtual tree, any
+  /// other block as core::verify_block.
+  bool verify_block(const core::hash256& root, core::byte_span block,
+                    const core::merkle_proof& proof) const override;
 
   /// Real Ed25519 verifications done.
   std::uint64_t checks() const noexcept { return checks_; }

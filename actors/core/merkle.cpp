@@ -130,6 +130,24 @@ hash256 root_from_layer(std::span<const hash256> layer, std::uint32_t height,
   return fold_to_root(std::vector<hash256>(layer.begin(), layer.end()), height);
 }
 
+std::vector<hash256> layer_siblings(std::span<const hash256> layer, std::uint32_t height,
+                                    std::uint32_t position, std::uint32_t levels) {
+  require(position < layer.size(), "position < layer.size()");
+  require(height + std::uint64_t{levels} <= merkle_proof_depth_max,
+          "height + levels <= merkle_proof_depth_max");
+  std::vector<hash256> siblings;
+  siblings.reserve(levels);
+  std::vector<hash256> level(layer.begin(), layer.end());
+  for (std::uint32_t above = 0; above < levels; ++above) {
+    std::size_t sibling = position ^ 1;
+    siblings.push_back(sibling < level.size() ? level[sibling] : padding_hash(height + above));
+    if (above + 1 < levels)
+      level = parent_level(level, height + above);
+    position /= 2;
+  }
+  return siblings;
+}
+
 merkle_tree::merkle_tree(std::vector<std::vector<hash256>> levels) noexcept
   : levels_(std::move(levels)) {
 }

@@ -101,6 +101,16 @@ hash256 subtree_root(std::span<const hash256> leaves, std::uint32_t height);
 hash256 root_from_layer(std::span<const hash256> layer, std::uint32_t height,
                         std::uint32_t leaf_count);
 
+/// The siblings that a proof through node `position` of `layer` carries over the
+/// next `levels` levels, bottom first: merkle_tree::proof's siblings from `height` to
+/// `height + levels` for the tree whose nodes at `height` are `layer` (the nodes that
+/// cover real leaves, as merkle_tree::layer returns them; a node past them is
+/// padding). Computed from the layer alone, at about layer.size() inner hashes: how a
+/// proof is made from a manifest's piece layer without the whole tree.
+/// REQUIRES: position < layer.size() and height + levels <= merkle_proof_depth_max.
+std::vector<hash256> layer_siblings(std::span<const hash256> layer, std::uint32_t height,
+                                    std::uint32_t position, std::uint32_t levels);
+
 struct merkle_proof {
   std::uint32_t index = 0;
   std::uint32_t leaf_count = 0;

@@ -41,14 +41,28 @@ std::uint32_t virtual_content::block_size(std::uint32_t index) const {
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(block_bytes, content_bytes - offset));
 }
 
-hash256 virtual_content::leaf(std::uint32_t index) const {
+std::array<std::uint8_t, virtual_content::stand_in_bytes>
+virtual_content::stand_in(std::uint32_t index) const {
   require(index < block_count(), "index < block_count()");
-  std::array<std::uint8_t, hash256::size_bytes + index_bytes> input;
-  std::copy(seed.bytes.begin(), seed.bytes.end(), input.begin());
+  std::array<std::uint8_t, stand_in_bytes> bytes;
+  std::copy(seed.bytes.begin(), seed.bytes.end(), bytes.begin());
   std::uint64_t little_endian_index = index;
   for (std::size_t i = 0; i < index_bytes; ++i)
-    input[hash256::size_bytes + i] = static_cast<std::uint8_t>(little_endian_index >> (8 * i));
-  return sha256(input);
+    bytes[hash256::size_bytes + i] = static_cast<std::uint8_t>(little_endian_index >> (8 * i));
+  return bytes;
+}
+
+std::optional<std::uint64_t> virtual_content::stand_in_index(byte_span block) {
+  if (block.size() != stand_in_bytes)
+    return std::nullopt;
+  std::uint64_t index = 0;
+  for (std::size_t i = 0; i < index_bytes; ++i)
+    index |= std::uint64_t{block[hash256::size_bytes + i]} << (8 * i);
+  return index;
+}
+
+hash256 virtual_content::leaf(std::uint32_t index) const {
+  return sha256(stand_in(index));
 }
 
 merkle_tree virtual_content::tree() const {
@@ -58,6 +72,26 @@ merkle_tree virtual_content::tree() const {
   for (std::uint32_t index = 0; index < count; ++index)
     leaves.push_back(leaf(index));
   return merkle_tree::build(std::move(leaves));
+}
+
+merkle_proof virtual_content::proof(const manifest& m, std::uint32_t index) const {
+  require(m.content_bytes == content_bytes, "m.content_bytes == content_bytes");
+  const std::uint32_t count = block_count();
+  require(index < count, "index < block_count()");
+  const std::uint32_t height = m.segment_height;
+  const std::uint32_t depth = merkle_depth(count);
+  require(height <= depth, "m.segment_height <= merkle_depth(block_count())");
+  const std::uint32_t segment = index >> height;
+  require(segment < m.segment_roots.size(), "segment < m.segment_roots.size()");
+  auto [first, blocks] = blocks_of_segment(m, segment);
+  std::vector<hash256> leaves;
+  leaves.reserve(blocks);
+  for (std::uint32_t block = first; block < first + blocks; ++block)
+    leaves.push_back(leaf(block));
+  merkle_proof result{index, count, layer_siblings(leaves, 0, index - first, height)};
+  auto above = layer_siblings(m.segment_roots, height, segment, depth - height);
+  result.siblings.insert(result.siblings.end(), above.begin(), above.end());
+  return result;
 }
 
 manifest virtual_content::make(const std::string& title, std::uint32_t bitrate_bps,

@@ -26,6 +26,7 @@ namespace {
 struct tx_context {
   state& s;
   const transaction& tx;
+  /// Checks signatures, and the blocks of audit answers (core/verifier.hpp).
   const core::verifier& signatures;
   /// The height of the block the transaction is in.
   std::uint64_t height = 0;
@@ -286,7 +287,7 @@ caf::error handle(tx_context& c, const audit_response_body& body) {
   require(content != nullptr, "a challenge names an unknown content");
   core::merkle_proof proof{challenge->block_index, body.leaf_count, body.siblings};
   if (body.leaf_count != content->block_count
-      || !core::verify_block(content->root, body.block, proof))
+      || !c.signatures.verify_block(content->root, body.block, proof))
     return make_error(tx_errc::audit_proof_invalid,
                       fmt::format("challenge {}: block {} does not verify", body.challenge,
                                   challenge->block_index));
