@@ -205,11 +205,21 @@ caf::error read_lists(object_reader& top, genesis& g) {
                                r.read("commission_ppm", m.commission, false);
                              }))
     return error;
-  return read_list(top, "delegations", g.delegations, genesis_delegations_count_max,
-                   [](object_reader& r, genesis_delegation& d) {
-                     r.read("delegator", d.delegator);
-                     r.read("target", d.target);
-                     r.read("amount", d.value);
+  if (auto error = read_list(top, "delegations", g.delegations, genesis_delegations_count_max,
+                             [](object_reader& r, genesis_delegation& d) {
+                               r.read("delegator", d.delegator);
+                               r.read("target", d.target);
+                               r.read("amount", d.value);
+                             }))
+    return error;
+  return read_list(top, "contents", g.contents, genesis_contents_count_max,
+                   [](object_reader& r, genesis_content& c) {
+                     r.read("publisher", c.publisher);
+                     r.read("content", c.content);
+                     r.read("root", c.root);
+                     r.read("block_count", c.block_count);
+                     r.read("size_bytes", c.size_bytes);
+                     r.read("replicas", c.replicas);
                    });
 }
 
@@ -236,6 +246,31 @@ caf::error validate_nodes(const genesis& g, std::set<core::node_id>& nodes) {
       return invalid(path + ".commission_ppm", "above 1000000");
     if (m.endpoint.empty() || m.endpoint.size() > chain_limits::endpoint_bytes_max)
       return invalid(path + ".endpoint", "must be 1 ..= 128 bytes");
+  }
+  return {};
+}
+
+content_record record_of(const genesis_content& c) {
+  return {c.publisher, c.root, c.block_count, c.size_bytes, c.replicas};
+}
+
+// Each content as a publish_content transaction checks it: the same function, so
+// that a genesis cannot list what the chain would refuse. A refusal is reported at
+// the field it is about, with the rule's reason.
+caf::error validate_contents(const genesis& g) {
+  table<core::content_id, content_record> contents;
+  for (std::size_t i = 0; i < g.contents.size(); ++i) {
+    const auto& c = g.contents[i];
+    auto record = record_of(c);
+    auto refusal = detail::check_new_content(g.params, contents, c.content, record);
+    if (refusal) {
+      std::string_view field = is(refusal, tx_errc::content_exists) ? "content"
+                               : is(refusal, tx_errc::bad_replicas) ? "replicas"
+                                                                    : "block_count";
+      return invalid(fmt::format("$.contents[{}].{}", i, field),
+                     refusal.context().get_as<std::string>(0));
+    }
+    contents.put(c.content, std::move(record));
   }
   return {};
 }
@@ -291,6 +326,8 @@ caf::error validate(const genesis& g) {
     if (!pairs.emplace(d.delegator, d.target).second)
       return invalid(path, "the same delegator and target twice");
   }
+  if (auto error = validate_contents(g))
+    return error;
   if (supply_of(g) > std::numeric_limits<amount>::max())
     return invalid("$", "the genesis supply exceeds 2^64 - 1 micro-units");
   return {};
@@ -342,10 +379,18 @@ std::string to_json(const genesis& g) {
     delegations.push_back({{"delegator", d.delegator.to_hex()},
                            {"target", d.target.to_hex()},
                            {"amount", d.value}});
+  json contents = json::array();
+  for (const auto& c : g.contents)
+    contents.push_back({{"publisher", c.publisher.to_hex()},
+                        {"content", c.content.to_hex()},
+                        {"root", c.root.to_hex()},
+                        {"block_count", c.block_count},
+                        {"size_bytes", c.size_bytes},
+                        {"replicas", c.replicas}});
   json out = {{"chain_name", g.chain_name}, {"genesis_time_ms", g.genesis_time_ms},
               {"parameters", params},       {"accounts", accounts},
               {"validators", validators},   {"masternodes", masternodes},
-              {"delegations", delegations}};
+              {"delegations", delegations}, {"contents", contents}};
   return out.dump(2);
 }
 
@@ -399,6 +444,11 @@ caf::expected<state> initial_state(const genesis& g) {
     s.accounts.put(a.id, {a.balance, 0, 0});
   bond_nodes(g, s);
   detail::recompute_active_sets(s);
+  // Placed as a publish places them, on the active masternodes just computed.
+  for (const auto& c : g.contents) {
+    s.contents.put(c.content, record_of(c));
+    detail::assign(s, c.content, c.replicas);
+  }
   detail::settle_assignments(s);
   detail::forget_journals(s);
   state_root(s);

@@ -43,6 +43,14 @@ void recompute_active_sets(state& s);
 void recompute_assignments(state& s);
 /// Places one content (new, or after a change of the active masternodes).
 void assign(state& s, const core::content_id& content, std::uint32_t replicas);
+/// What a new content must satisfy to be placed, whether a publish_content
+/// transaction or the genesis lists it: an id not yet in `contents`, 1 ..=
+/// replicas_max replicas, at most content_bytes_max bytes cut into exactly
+/// core::block_count(size_bytes) blocks. Errors: tx_errc::content_exists,
+/// bad_replicas, bad_content (the publisher is not checked).
+caf::error check_new_content(const parameters& p,
+                             const table<core::content_id, content_record>& contents,
+                             const core::content_id& content, const content_record& record);
 /// Copies the placement into settled_assignments (state.hpp): what the next epoch
 /// boundary's audits may challenge. Called at genesis and at each epoch boundary
 /// only.

@@ -187,21 +187,10 @@ caf::error handle(tx_context& c, const unbond_body& body) {
 }
 
 caf::error handle(tx_context& c, const publish_content_body& body) {
-  if (c.s.contents.contains(body.content))
-    return make_error(tx_errc::content_exists, body.content.to_hex());
-  if (body.replicas < 1 || body.replicas > c.s.params.replicas_max)
-    return make_error(tx_errc::bad_replicas, fmt::format("{}, allowed 1 ..= {}", body.replicas,
-                                                         c.s.params.replicas_max));
-  if (body.size_bytes > core::content_bytes_max
-      || body.block_count != core::block_count(body.size_bytes))
-    return make_error(tx_errc::bad_content,
-                      fmt::format("{} bytes make {} blocks, not {}", body.size_bytes,
-                                  body.size_bytes > core::content_bytes_max
-                                    ? 0
-                                    : core::block_count(body.size_bytes),
-                                  body.block_count));
-  c.s.contents.put(body.content, {c.tx.sender, body.root, body.block_count, body.size_bytes,
-                                  body.replicas});
+  content_record record{c.tx.sender, body.root, body.block_count, body.size_bytes, body.replicas};
+  if (auto error = check_new_content(c.s.params, c.s.contents, body.content, record))
+    return error;
+  c.s.contents.put(body.content, record);
   assign(c.s, body.content, body.replicas);
   return {};
 }
@@ -409,6 +398,25 @@ caf::error check_envelope(tx_context& c) {
 }
 
 } // namespace
+
+caf::error check_new_content(const parameters& p,
+                             const table<core::content_id, content_record>& contents,
+                             const core::content_id& content, const content_record& record) {
+  if (contents.contains(content))
+    return make_error(tx_errc::content_exists, content.to_hex());
+  if (record.replicas < 1 || record.replicas > p.replicas_max)
+    return make_error(tx_errc::bad_replicas,
+                      fmt::format("{}, allowed 1 ..= {}", record.replicas, p.replicas_max));
+  if (record.size_bytes > core::content_bytes_max
+      || record.block_count != core::block_count(record.size_bytes))
+    return make_error(tx_errc::bad_content,
+                      fmt::format("{} bytes make {} blocks, not {}", record.size_bytes,
+                                  record.size_bytes > core::content_bytes_max
+                                    ? 0
+                                    : core::block_count(record.size_bytes),
+                                  record.block_count));
+  return {};
+}
 
 caf::error apply_tx_unguarded(state& s, const transaction& tx, const core::node_id& proposer,
                               const core::verifier& signatures) {
