@@ -68,6 +68,10 @@ enum class message_type : std::uint8_t {
   chain_commit = 43,
   chain_block_request = 44,
   chain_block_response = 45,
+  // paid service (viewers, masternodes and the validators they ask)
+  service_receipt = 46,
+  chain_query = 47,
+  chain_answer = 48,
 };
 
 /// CAF-style positional annotation (like caf::meta::hex_formatted): the field that
@@ -600,13 +604,128 @@ struct chain_block_response {
   }
 };
 
+// -- paid service -----------------------------------------------------------------------
+// A viewer hands the masternodes that served it signed receipts; a masternode asks a
+// validator for what its claims and audit answers depend on (actors/peer/service.hpp).
+
+/// Bytes of one encoded receipt (rules::receipt, rules::chain_limits::receipt_bytes).
+inline constexpr std::size_t service_receipt_bytes_max = 256;
+/// Deposits one chain_query may ask about (rules::chain_limits::receipts_per_claim_max).
+inline constexpr std::size_t chain_query_deposits_max = 256;
+/// Pending audit challenges in one chain_answer: a few epochs' worth.
+inline constexpr std::size_t chain_answer_challenges_max = 64;
+/// Contents one chain_answer lists as assigned to the asker.
+inline constexpr std::size_t chain_answer_contents_max = 4096;
+
+/// A viewer's signed cumulative receipt for bytes a masternode delivered (the
+/// encoding of a rules::receipt).
+struct service_receipt {
+  static constexpr message_type type = message_type::service_receipt;
+  static constexpr std::string_view name = "service_receipt";
+
+  std::vector<std::uint8_t> encoded;
+
+  bool operator==(const service_receipt&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, service_receipt& x) {
+    return f(caf::meta::type_name(service_receipt::name.data()),
+             count_max<service_receipt_bytes_max>, x.encoded);
+  }
+};
+
+/// To a validator: what the chain's committed state says of `account` and of
+/// `deposits`.
+struct chain_query {
+  static constexpr message_type type = message_type::chain_query;
+  static constexpr std::string_view name = "chain_query";
+
+  std::uint64_t query_id = 0;
+  core::node_id account;
+  std::vector<core::hash256> deposits;
+
+  bool operator==(const chain_query&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, chain_query& x) {
+    return f(caf::meta::type_name(chain_query::name.data()), x.query_id, x.account,
+             count_max<chain_query_deposits_max>, x.deposits);
+  }
+};
+
+/// An audit challenge still open (rules::challenge_record and its id).
+struct challenge_entry {
+  std::uint64_t id = 0;
+  core::content_id content;
+  std::uint32_t block_index = 0;
+  std::uint64_t deadline_height = 0;
+
+  bool operator==(const challenge_entry&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, challenge_entry& x) {
+    return f(caf::meta::type_name("challenge_entry"), x.id, x.content, x.block_index,
+             x.deadline_height);
+  }
+};
+
+/// A viewing deposit as the asker needs it: `claimed` is what the asker already
+/// claimed from it (bytes of its latest claimed receipt).
+struct deposit_entry {
+  core::hash256 deposit;
+  bool found = false;
+  core::node_id viewer;
+  std::uint64_t remaining = 0;
+  std::uint64_t claimed = 0;
+
+  bool operator==(const deposit_entry&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, deposit_entry& x) {
+    return f(caf::meta::type_name("deposit_entry"), x.deposit, x.found, x.viewer, x.remaining,
+             x.claimed);
+  }
+};
+
+/// The answer to a chain_query, from the validator's state after `height`: the
+/// account's next nonce and balance, the receipt price, its open challenges, the
+/// contents placed on it (empty unless it is an active masternode) and the deposits
+/// asked about, in the order asked.
+struct chain_answer {
+  static constexpr message_type type = message_type::chain_answer;
+  static constexpr std::string_view name = "chain_answer";
+
+  std::uint64_t query_id = 0;
+  core::hash256 chain;
+  std::uint64_t height = 0;
+  std::uint64_t nonce = 0;
+  std::uint64_t balance = 0;
+  std::uint64_t price_per_gib = 0;
+  bool jailed = false;
+  std::vector<challenge_entry> challenges;
+  std::vector<core::content_id> assigned;
+  std::vector<deposit_entry> deposits;
+
+  bool operator==(const chain_answer&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, chain_answer& x) {
+    return f(caf::meta::type_name(chain_answer::name.data()), x.query_id, x.chain, x.height,
+             x.nonce, x.balance, x.price_per_gib, x.jailed,
+             count_max<chain_answer_challenges_max>, x.challenges,
+             count_max<chain_answer_contents_max>, x.assigned,
+             count_max<chain_query_deposits_max>, x.deposits);
+  }
+};
+
 /// Every message between nodes.
 using message = std::variant<hello, ping, pong, block_announce, block_request,
                              block_transfer, peer_list, swarm_join, swarm_peers,
                              have_ranges, segment_request, segment_cancel, segment_reject,
                              segment_data, manifest_request, manifest_transfer, chain_tx,
                              chain_proposal, chain_vote, chain_commit, chain_block_request,
-                             chain_block_response>;
+                             chain_block_response, service_receipt, chain_query,
+                             chain_answer>;
 
 namespace detail {
 

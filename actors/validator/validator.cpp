@@ -9,6 +9,7 @@
 #include "actors/core/error.hpp"
 #include "actors/core/record_codec.hpp"
 #include "actors/core/sha256.hpp"
+#include "actors/validator/query.hpp"
 #include "actors/validator/rules/apply.hpp"
 
 namespace stakecast::validator {
@@ -250,6 +251,8 @@ void validator_node::on_message(const core::node_id& from, const wire::message& 
           on_block_request(from, body);
         else if constexpr (std::is_same_v<type, wire::chain_block_response>)
           on_block_response(from, body);
+        else if constexpr (std::is_same_v<type, wire::chain_query>)
+          context_.network->send(from, answer_query(state_, body));
       },
       message);
 }

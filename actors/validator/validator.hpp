@@ -91,7 +91,8 @@ using build_block_atom = caf::atom_constant<caf::atom("buildblock")>;
 /// The inbound messages a validator handles.
 constexpr world::message_set validator_messages =
     world::messages_of<wire::chain_tx, wire::chain_proposal, wire::chain_vote, wire::chain_commit,
-                       wire::chain_block_request, wire::chain_block_response>();
+                       wire::chain_block_request, wire::chain_block_response,
+                       wire::chain_query>();
 
 /// What a validator reports to an observer after each commit (the simulator checks
 /// safety and the economics with it; the real node leaves the observer empty).
