@@ -601,6 +601,19 @@ void masternode_on_loaded(masternode_pointer self,
   masternode_pump(self);
 }
 
+/// A content newly assigned: fetched from its sources (we are never one of them).
+/// Nothing changes for a content already held or being fetched.
+void masternode_add(masternode_state& state, const hosted_assignment& assignment) {
+  if (state.hosted.contains(assignment.content))
+    return;
+  auto sources = assignment.sources;
+  std::erase(sources, state.context.id);
+  if (sources.size() > fetcher::sources_max)
+    sources.resize(fetcher::sources_max);
+  if (!sources.empty())
+    state.hosted[assignment.content].sources = std::move(sources);
+}
+
 void masternode_setup(masternode_state& state) {
   if (state.config.published) {
     for (const auto& [id, manifest] : state.config.published->manifests)
@@ -610,16 +623,8 @@ void masternode_setup(masternode_state& state) {
         published.whole = true;
       }
   }
-  for (const hosted_assignment& assignment : state.config.hosted) {
-    if (state.hosted.contains(assignment.content) || assignment.sources.empty())
-      continue;
-    auto sources = assignment.sources;
-    std::erase(sources, state.context.id);
-    if (sources.size() > fetcher::sources_max)
-      sources.resize(fetcher::sources_max);
-    if (!sources.empty())
-      state.hosted[assignment.content].sources = std::move(sources);
-  }
+  for (const hosted_assignment& assignment : state.config.hosted)
+    masternode_add(state, assignment);
   // A publisher's serving is counted apart: masternode egress is what the network
   // pays masternodes for.
   auto& telemetry = *state.context.telemetry;
@@ -679,6 +684,12 @@ masternode_actor::behavior_type masternode(masternode_pointer self, world::node_
           masternode_pump(self);
       },
       [self](manifest_tick_atom) {
+        if (self->state.loaded)
+          masternode_request_manifests(self);
+      },
+      [self](host_atom, const std::vector<hosted_assignment>& assignments) {
+        for (const auto& assignment : assignments)
+          masternode_add(self->state, assignment);
         if (self->state.loaded)
           masternode_request_manifests(self);
       },
@@ -894,6 +905,8 @@ void end_session(viewer_pointer self) {
   state.ended = true;
   if (state.playback)
     state.playback->close(now_ns(self)); // its cancels are not sent: we leave without notice
+  if (state.config.meter)
+    state.config.meter->finish(now_ns(self));
   report(state);
   self->quit();
 }
@@ -950,6 +963,8 @@ void viewer_on_data(viewer_pointer self, const core::node_id& from,
   if (arrival == scheduler::arrival::accepted || arrival == scheduler::arrival::duplicate) {
     state.server->queue().record_download(from, size);
     count_download(state, from, size);
+    if (state.config.meter && is_masternode(state, from))
+      state.config.meter->delivered(from, size, now);
   }
   if (arrival == scheduler::arrival::invalid && find_neighbour(state, from) != nullptr) {
     // The playback never asks it again; stop talking to it too.
@@ -1181,6 +1196,8 @@ viewer_actor::behavior_type viewer(viewer_pointer self, world::node_context cont
   for (const auto& seek : state.config.seeks)
     self->delayed_send(self, std::max(seek.at, std::chrono::nanoseconds{0}), seek_atom::value,
                        seek.segment);
+  if (state.config.meter)
+    state.config.meter->start(context, 0);
   request_manifest(self);
   return {
       [self](const world::inbound& message) {

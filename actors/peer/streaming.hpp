@@ -85,6 +85,7 @@
 #include "actors/core/limits.hpp"
 #include "actors/core/manifest.hpp"
 #include "actors/core/random.hpp"
+#include "actors/peer/delivery_meter.hpp"
 #include "actors/peer/fetcher.hpp"
 #include "actors/peer/upload_queue.hpp"
 #include "actors/scheduler/playback.hpp"
@@ -188,6 +189,11 @@ struct wake_timer {
 struct hosted_assignment {
   core::content_id content;
   std::vector<core::node_id> sources; // at most fetcher::sources_max
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, hosted_assignment& x) {
+    return f(caf::meta::type_name("hosted_assignment"), x.content, x.sources);
+  }
 };
 
 struct masternode_config {
@@ -214,9 +220,12 @@ constexpr world::message_set masternode_messages =
 /// Masternode: look again at the manifests still missing.
 using manifest_tick_atom = caf::atom_constant<caf::atom("maniftick")>;
 
-using masternode_actor = caf::typed_actor<caf::reacts_to<world::inbound>,
-                                          caf::reacts_to<stream_wake_atom, std::uint64_t>,
-                                          caf::reacts_to<manifest_tick_atom>>;
+/// Masternode: the chain placed these contents on it too (see service.hpp).
+using host_atom = caf::atom_constant<caf::atom("host")>;
+using masternode_actor =
+    caf::typed_actor<caf::reacts_to<world::inbound>, caf::reacts_to<stream_wake_atom, std::uint64_t>,
+                     caf::reacts_to<manifest_tick_atom>,
+                     caf::reacts_to<host_atom, std::vector<hosted_assignment>>>;
 
 /// A viewer a masternode met lately, and the furthest segment it sent it.
 struct recent_viewer {
@@ -313,6 +322,9 @@ struct viewer_config {
     std::uint32_t segment = 0;
   };
   std::vector<planned_seek> seeks;
+  /// Told of the verified bytes each masternode delivered (the chain's receipts);
+  /// none when the scenario runs no chain.
+  std::shared_ptr<delivery_meter> meter;
 };
 
 constexpr world::message_set viewer_messages =
