@@ -20,16 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-core::hash256 seed_for(std::string_view role, std::uint64_t run_seed, std::uint64_t index) {
-  return core::sha256(core::as_bytes(fmt::format("stakecast-{}-{}-{}", role, run_seed, index)));
-}
-
-core::key_pair key_of(const core::hash256& seed) {
-  auto made = core::key_pair::from_seed(seed);
-  assert(made);
-  return std::move(*made);
-}
-
 rules::ppm to_ppm(double share) {
   return static_cast<rules::ppm>(std::llround(share * rules::ppm_one));
 }
@@ -37,6 +27,16 @@ rules::ppm to_ppm(double share) {
 
 
 } // namespace
+
+core::hash256 seed_for(std::string_view role, std::uint64_t run_seed, std::uint64_t index) {
+  return core::sha256(core::as_bytes(fmt::format("stakecast-{}-{}-{}", role, run_seed, index)));
+}
+
+core::key_pair key_of(const core::hash256& seed) {
+  auto made = core::key_pair::from_seed(seed);
+  assert(made); // any 32 bytes are an Ed25519 seed
+  return std::move(*made);
+}
 
 chain_workload::chain_workload(chain_params params) : params_(std::move(params)) {
 }
@@ -102,16 +102,44 @@ rules::genesis chain_workload::make_genesis() const {
   return g;
 }
 
-void chain_workload::setup(simulation& sim) {
+chain_workload* chain_workload::of(const simulation& sim) {
+  for (const auto& [name, other] : sim.config().workloads)
+    if (auto* chain = dynamic_cast<chain_workload*>(other.get()))
+      return chain;
+  return nullptr;
+}
+
+const rules::genesis& chain_workload::genesis(const simulation& sim) {
+  if (genesis_)
+    return *genesis_;
   make_keys(sim.config().seed);
   for (const auto& seed : account_seeds_)
     accounts_.push_back(key_of(seed));
+  genesis_ = make_genesis();
+  for (const auto& [name, other] : sim.config().workloads)
+    if (auto* participant = dynamic_cast<chain_participant*>(other.get())) {
+      participant->add_to_genesis(sim, *genesis_);
+      participants_.push_back(participant);
+    }
+  chain_id_ = rules::chain_id(*genesis_);
+  return *genesis_;
+}
+
+const std::vector<core::node_id>& chain_workload::validator_ids(const simulation& sim) const {
+  make_keys(sim.config().seed);
+  return validator_ids_;
+}
+
+rules::amount chain_workload::fee() const noexcept {
+  return params_.fee_micro != 0 ? params_.fee_micro : params_.chain.tx_fee_min;
+}
+
+void chain_workload::setup(simulation& sim) {
+  genesis(sim);
   client_nonce_.assign(accounts_.size(), 0);
   committed_nonce_.assign(accounts_.size(), 0);
   for (std::uint32_t i = 0; i < params_.byzantine; ++i)
     byzantine_ids_.insert(validator_ids_[i]);
-  genesis_ = make_genesis();
-  signatures_ = std::make_unique<memo_verifier>();
   actors_.resize(params_.validators);
   if (!params_.access.empty())
     for (std::uint32_t i = 0; i < params_.validators; ++i)
@@ -139,7 +167,7 @@ void chain_workload::setup(simulation& sim) {
 void chain_workload::spawn(simulation& sim, node_index node) {
   const auto index = node - params_.first_node;
   validator::validator_config config;
-  config.genesis = genesis_;
+  config.genesis = *genesis_;
   config.key_seed = validator_seeds_[index];
   config.signatures = signatures_.get();
   config.equivocate = index < params_.byzantine;
@@ -250,6 +278,8 @@ void chain_workload::on_commit(simulation& sim, const validator::commit_report& 
   telemetry.add(telemetry.counter("chain.slashed"),
                 static_cast<std::int64_t>(top_summary_.slashed - before.slashed));
   last_epoch_ = epoch;
+  for (auto* participant : participants_)
+    participant->on_height(report.state);
 }
 
 // ---- load ----
@@ -292,9 +322,8 @@ void chain_workload::send_transfer(simulation& sim) {
     ++transfers_unsent_;
     return;
   }
-  const auto fee = params_.fee_micro != 0 ? params_.fee_micro : params_.chain.tx_fee_min;
   auto tx = rules::make_transaction(
-      rules::chain_id(genesis_), accounts_[from], nonce++, fee,
+      chain_id_, accounts_[from], nonce++, fee(),
       rules::transfer_body{accounts_[to].public_key(), params_.transfer_micro});
   caf::anon_send(actors_[*target], world::inbound{accounts_[from].public_key(),
                                                   wire::chain_tx{core::encode_record(tx)}});
@@ -333,6 +362,7 @@ void chain_workload::report(const simulation& sim, nlohmann::ordered_json& summa
   chain["rewards_validators"] = top_summary_.rewards_validators;
   chain["rewards_masternodes"] = top_summary_.rewards_masternodes;
   chain["fees_paid"] = top_summary_.fees_paid;
+  chain["receipts_paid"] = top_summary_.receipts_paid;
   chain["safety_violations"] = safety_violations_;
   chain["state_root_mismatches"] = root_mismatches_;
   chain["supply_invariant_ok"] = supply_ok_;

@@ -69,6 +69,24 @@ struct chain_params {
   std::uint64_t fee_micro = 0; // 0: the chain's tx_fee_min
 };
 
+/// The seed of the key of `role`'s `index`-th account in the run of `run_seed`.
+core::hash256 seed_for(std::string_view role, std::uint64_t run_seed, std::uint64_t index);
+/// The key pair of `seed`.
+core::key_pair key_of(const core::hash256& seed);
+
+/// A workload whose nodes take part in the chain without validating (masternodes and
+/// viewers): the chain workload asks it for its part of the genesis and tells it of
+/// every new height.
+class chain_participant {
+public:
+  virtual ~chain_participant() = default;
+  /// Adds this workload's accounts, masternodes and contents to `g`. Called once,
+  /// before either workload's setup runs.
+  virtual void add_to_genesis(const simulation& sim, rules::genesis& g) = 0;
+  /// The state after each new height, as the first honest validator committed it.
+  virtual void on_height(const rules::state& committed) = 0;
+};
+
 class chain_workload final : public workload {
 public:
   /// Pending transactions a client lets run ahead of the committed nonce.
@@ -86,6 +104,20 @@ public:
   void report(const simulation& sim, nlohmann::ordered_json& summary) const override;
 
   const chain_params& params() const noexcept { return params_; }
+
+  /// The genesis every validator starts from, with the participants' parts; made on
+  /// first use.
+  const rules::genesis& genesis(const simulation& sim);
+  /// SHA-256 of the genesis. REQUIRES: genesis() was called.
+  const core::hash256& chain_id() const noexcept { return chain_id_; }
+  /// The validators' ids, by validator index.
+  const std::vector<core::node_id>& validator_ids(const simulation& sim) const;
+  /// The fee its clients pay: fee_micro, or the chain's minimum.
+  rules::amount fee() const noexcept;
+  /// The simulation's shared signature verifier.
+  const core::verifier& signatures() const noexcept { return *signatures_; }
+  /// The chain workload of `sim`'s scenario, if it has one.
+  static chain_workload* of(const simulation& sim);
 
 private:
   struct height_record {
@@ -117,8 +149,10 @@ private:
   mutable std::vector<core::hash256> account_seeds_;
   std::vector<core::key_pair> accounts_;
   std::set<core::node_id> byzantine_ids_;
-  rules::genesis genesis_;
-  std::unique_ptr<memo_verifier> signatures_;
+  std::optional<rules::genesis> genesis_;
+  core::hash256 chain_id_;
+  std::vector<chain_participant*> participants_;
+  std::unique_ptr<memo_verifier> signatures_ = std::make_unique<memo_verifier>();
   std::vector<validator::validator_actor> actors_; // by validator index
 
   // checks

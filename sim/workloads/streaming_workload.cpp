@@ -1,7 +1,9 @@
 #include "sim/workloads/streaming_workload.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
+#include <stdexcept>
 
 #include <caf/send.hpp>
 #include <fmt/format.h>
@@ -10,6 +12,7 @@
 #include "actors/core/placement.hpp"
 #include "actors/core/sha256.hpp"
 #include "actors/core/virtual_content.hpp"
+#include "actors/storage/storage_actor.hpp"
 #include "sim/scenario/reader.hpp"
 #include "sim/simulation.hpp"
 
@@ -50,14 +53,114 @@ std::string streaming_workload::check(const scenario& config) const {
   if (params_.crowd && params_.crowd_video >= params_.videos)
     return fmt::format("flash_crowd.video {} is not a rank of the {} videos", params_.crowd_video,
                        params_.videos);
+  if (params_.service)
+    return check_service(config);
   return {};
+}
+
+std::string streaming_workload::check_service(const scenario& config) const {
+  const chain_workload* chain = nullptr;
+  for (const auto& [name, other] : config.workloads)
+    if (const auto* found = dynamic_cast<const chain_workload*>(other.get()))
+      chain = found;
+  if (chain == nullptr)
+    return "service needs a chain workload in the same scenario";
+  const auto& chain_params = chain->params();
+  if (chain_params.first_node <= publisher_node())
+    return fmt::format("validators.first_node {} must come after the masternodes and the "
+                       "publisher (nodes 0 to {})",
+                       chain_params.first_node, publisher_node());
+  if (chain_params.first_node == publisher_node() + 1)
+    return "the validators leave no node for viewers: put them after the viewers' nodes";
+  if (params_.service->lazy > params_.masternodes)
+    return fmt::format("service.lazy {} exceeds the {} masternodes", params_.service->lazy,
+                       params_.masternodes);
+  if (params_.masternode_stake * rules::micro_per_token < chain_params.chain.masternode_stake_min)
+    return fmt::format("masternodes.stake {} is below the chain's masternode_stake_min",
+                       params_.masternode_stake);
+  if (params_.masternodes > chain_params.chain.masternodes_active_max)
+    return fmt::format("{} masternodes exceed the chain's masternodes_active_max {}",
+                       params_.masternodes, chain_params.chain.masternodes_active_max);
+  return {};
+}
+
+std::optional<core::node_id> streaming_workload::node_identity(std::uint64_t seed,
+                                                               node_index node) const {
+  if (!params_.service || node >= params_.masternodes)
+    return std::nullopt;
+  if (keys_seed_ != seed) {
+    keys_seed_ = seed;
+    masternode_keys_.clear();
+    for (node_index i = 0; i < params_.masternodes; ++i)
+      masternode_keys_.push_back(
+        std::make_shared<const core::key_pair>(key_of(seed_for("masternode", seed, i))));
+  }
+  return masternode_keys_[node]->public_key();
+}
+
+node_index streaming_workload::viewer_end(const simulation& sim) const {
+  const auto* chain = params_.service ? chain_workload::of(sim) : nullptr;
+  if (chain == nullptr || chain->params().first_node <= publisher_node())
+    return sim.node_count();
+  return std::min(sim.node_count(), chain->params().first_node);
+}
+
+void streaming_workload::add_placement_parts(const simulation& sim, rules::genesis& g) {
+  const auto stake = params_.masternode_stake * rules::micro_per_token;
+  const auto commission = static_cast<rules::ppm>(
+    (params_.service ? params_.service->commission : 0.0) * rules::ppm_one);
+  for (node_index node = 0; node < params_.masternodes; ++node)
+    g.masternodes.push_back({sim.network().id_of(node), stake, commission,
+                             fmt::format("sim:{}", node), params_.cache_bytes});
+  const auto publisher = sim.network().id_of(publisher_node());
+  for (const auto& video : videos_) {
+    const auto& manifest = *library_->manifests.at(video);
+    g.contents.push_back({publisher, video, manifest.merkle_root,
+                          core::block_count(manifest.content_bytes), manifest.content_bytes,
+                          params_.replication});
+  }
+}
+
+void streaming_workload::add_to_genesis(const simulation& sim, rules::genesis& g) {
+  build_catalog(sim);
+  add_placement_parts(sim, g);
+  for (node_index node = 0; node < params_.masternodes; ++node)
+    g.accounts.push_back({sim.network().id_of(node), params_.service->masternode_balance_micro});
+  for (node_index node = publisher_node() + 1; node < viewer_end(sim); ++node)
+    g.accounts.push_back({key_of(seed_for("viewer", sim.config().seed, node)).public_key(),
+                          params_.service->viewer_balance_micro});
+}
+
+// Without the paid service no chain runs: placement comes from the state a genesis of
+// the masternodes and the catalog alone would start.
+rules::genesis streaming_workload::standalone_genesis(const simulation& sim) {
+  rules::genesis g;
+  g.chain_name = "stakecast-placement";
+  g.params.masternode_stake_min =
+    std::min(g.params.masternode_stake_min, params_.masternode_stake * rules::micro_per_token);
+  g.params.masternodes_active_max = std::max(g.params.masternodes_active_max, params_.masternodes);
+  add_placement_parts(sim, g);
+  return g;
 }
 
 void streaming_workload::setup(simulation& sim) {
   random_.emplace(core::derive_seed(sim.config().seed, "streaming"));
   popularity_.emplace(params_.videos, params_.zipf_exponent);
   build_catalog(sim);
-  place_contents(sim);
+  for (node_index node = 0; node < params_.masternodes; ++node)
+    masternode_ids_.push_back(sim.network().id_of(node));
+  publisher_id_ = sim.network().id_of(publisher_node());
+  chain_ = params_.service ? chain_workload::of(sim) : nullptr;
+  auto genesis_state =
+    rules::initial_state(chain_ != nullptr ? chain_->genesis(sim) : standalone_genesis(sim));
+  if (!genesis_state) // check() keeps scenarios from getting here
+    throw std::invalid_argument("placement: " + caf::to_string(genesis_state.error()));
+  place_contents(*genesis_state);
+  for (node_index node = 0; node < params_.masternodes; ++node) {
+    const auto* record = genesis_state->masternodes.find(sim.network().id_of(node));
+    outcomes_.push_back({record->stake, record->stake, std::nullopt});
+  }
+  masternode_actors_.resize(params_.masternodes);
   if (!params_.masternode_access.empty()) {
     auto access = *sim.config().network.find_access(params_.masternode_access);
     for (node_index node = 0; node < params_.masternodes; ++node)
@@ -73,8 +176,11 @@ void streaming_workload::setup(simulation& sim) {
   next_viewer_node_ = publisher_node() + 1;
 }
 
-void streaming_workload::build_catalog(simulation& sim) {
+void streaming_workload::build_catalog(const simulation& sim) {
+  if (library_)
+    return; // made for the genesis already
   auto library = std::make_shared<peer::content_library>();
+  auto contents = std::make_shared<std::map<core::content_id, core::virtual_content>>();
   const auto content_bytes = static_cast<std::uint64_t>(
     std::chrono::duration<double>(params_.video_duration).count() * params_.bitrate_bps / 8.0);
   for (std::uint32_t rank = 0; rank < params_.videos; ++rank) {
@@ -83,44 +189,144 @@ void streaming_workload::build_catalog(simulation& sim) {
       content.make(fmt::format("video-{}", rank), params_.bitrate_bps, params_.segment_duration_ms));
     auto id = core::id_of(*manifest);
     library->manifests.emplace(id, std::move(manifest));
+    contents->emplace(id, content);
     videos_.push_back(id);
   }
   library_ = std::move(library);
+  virtual_contents_ = std::move(contents);
 }
 
-void streaming_workload::place_contents(simulation& sim) {
-  std::vector<core::placement_candidate> candidates;
+void streaming_workload::place_contents(const rules::state& s) {
+  std::map<core::node_id, node_index> index_of;
   for (node_index node = 0; node < params_.masternodes; ++node)
-    candidates.push_back({sim.network().id_of(node), params_.masternode_stake});
+    index_of.emplace(masternode_id(node), node);
+  hosts_.clear();
   hosted_.assign(params_.masternodes, {});
   for (const auto& video : videos_) {
-    auto hosts = core::place(video, candidates, params_.replication);
+    auto hosts = rules::assigned_masternodes(s, video);
     for (const auto& host : hosts)
-      for (node_index node = 0; node < params_.masternodes; ++node)
-        if (sim.network().id_of(node) == host)
-          hosted_[node].push_back(video);
+      if (auto found = index_of.find(host); found != index_of.end())
+        hosted_[found->second].push_back(video);
     hosts_.push_back(std::move(hosts));
   }
+}
+
+void streaming_workload::on_height(const rules::state& committed) {
+  for (node_index node = 0; node < params_.masternodes; ++node) {
+    const auto* record = committed.masternodes.find(masternode_id(node));
+    if (record == nullptr)
+      continue;
+    auto& outcome = outcomes_[node];
+    outcome.stake = record->stake;
+    if (record->jailed && !outcome.jailed_at)
+      outcome.jailed_at = committed.globals.height;
+  }
+  for (std::size_t rank = 0; rank < videos_.size(); ++rank)
+    if (rules::assigned_masternodes(committed, videos_[rank]) != hosts_[rank]) {
+      place_contents(committed); // later viewers go to the new replicas
+      return;
+    }
+}
+
+std::vector<peer::hosted_assignment>
+streaming_workload::assignments_of(node_index node, const std::vector<core::content_id>& contents) const {
+  // Each assigned content comes from the publisher or, failing it, another replica.
+  std::vector<peer::hosted_assignment> out;
+  const auto self = masternode_id(node);
+  for (const auto& content : contents) {
+    const auto rank = std::find(videos_.begin(), videos_.end(), content) - videos_.begin();
+    if (static_cast<std::size_t>(rank) == videos_.size())
+      continue; // not ours
+    peer::hosted_assignment assignment{content, {publisher_id_}};
+    for (const auto& host : hosts_[static_cast<std::size_t>(rank)])
+      if (host != self)
+        assignment.sources.push_back(host);
+    out.push_back(std::move(assignment));
+  }
+  return out;
 }
 
 void streaming_workload::spawn_masternode(simulation& sim, node_index node) {
   const auto context = sim.context_of(node);
   peer::masternode_config config;
-  // Each assigned content comes from the publisher or, failing it, another replica.
-  for (const auto& content : hosted_[node]) {
-    peer::hosted_assignment assignment{content, {sim.network().id_of(publisher_node())}};
-    const auto rank = std::find(videos_.begin(), videos_.end(), content) - videos_.begin();
-    for (const auto& host : hosts_[static_cast<std::size_t>(rank)])
-      if (host != context.id)
-        assignment.sources.push_back(host);
-    config.hosted.push_back(std::move(assignment));
-  }
+  if (!is_lazy(node))
+    config.hosted = assignments_of(node, hosted_[node]);
   config.storage = sim.kernel().system().spawn(storage::storage, context);
   sim.attach(node, caf::actor_cast<caf::actor>(config.storage));
   config.uplink_bps = sim.config().network.access_classes[sim.network().access_of(node)].uplink_bps;
   config.upload_slots = params_.masternode_upload_slots;
   auto actor = sim.kernel().system().spawn(peer::masternode, context, config);
   sim.bind(node, peer::masternode_messages, caf::actor_cast<caf::actor>(actor));
+  masternode_actors_[node] = actor;
+  if (chain_ != nullptr)
+    spawn_agent(sim, node);
+}
+
+namespace {
+
+// The blocks a simulated masternode can show: those of the segments its store holds,
+// as their stand-ins (core::virtual_content), with proofs from the piece layer.
+class virtual_blocks final : public peer::audit_source {
+public:
+  using content_map = std::map<core::content_id, core::virtual_content>;
+
+  virtual_blocks(const world::store* store, peer::library_ptr library,
+                 std::shared_ptr<const content_map> contents)
+      : store_(store), library_(std::move(library)), contents_(std::move(contents)) {}
+
+  std::optional<peer::audit_block> read(const core::content_id& content,
+                                        std::uint32_t index) const override {
+    const auto manifest = library_->manifests.find(content);
+    const auto virtual_content = contents_->find(content);
+    if (manifest == library_->manifests.end() || virtual_content == contents_->end() ||
+        index >= virtual_content->second.block_count())
+      return std::nullopt;
+    const auto segment = index >> manifest->second->segment_height;
+    if (!store_->get(storage::segment_key(content, segment)))
+      return std::nullopt;
+    const auto stand_in = virtual_content->second.stand_in(index);
+    return peer::audit_block{{stand_in.begin(), stand_in.end()},
+                             virtual_content->second.proof(*manifest->second, index)};
+  }
+
+private:
+  const world::store* store_;
+  peer::library_ptr library_;
+  std::shared_ptr<const content_map> contents_;
+};
+
+} // namespace
+
+void streaming_workload::spawn_agent(simulation& sim, node_index node) {
+  const auto context = sim.context_of(node);
+  peer::service_agent_config config;
+  config.chain = chain_->chain_id();
+  config.validators = chain_->validator_ids(sim);
+  config.fee = chain_->fee();
+  config.claim_interval = params_.service->claim_interval;
+  config.blocks = std::make_shared<virtual_blocks>(context.storage, library_, virtual_contents_);
+  config.signatures = &chain_->signatures();
+  if (!is_lazy(node))
+    config.on_assignments = [this, node](const std::vector<core::content_id>& contents) {
+      caf::anon_send(masternode_actors_[node], peer::host_atom::value, assignments_of(node, contents));
+    };
+  auto actor = sim.kernel().system().spawn(peer::service_agent, context, masternode_keys_[node],
+                                           std::move(config));
+  sim.bind(node, peer::service_agent_messages, caf::actor_cast<caf::actor>(actor));
+}
+
+std::shared_ptr<peer::delivery_meter>
+streaming_workload::meter_for(const simulation& sim, node_index node, const core::content_id& content) {
+  const auto& validators = chain_->validator_ids(sim);
+  peer::receipt_signer_config config;
+  config.chain = chain_->chain_id();
+  config.content = content;
+  config.validator = validators[node % validators.size()];
+  config.deposit = params_.service->deposit_micro;
+  config.fee = chain_->fee();
+  config.receipt_interval = params_.service->receipt_interval;
+  return std::make_shared<peer::receipt_signer>(key_of(seed_for("viewer", sim.config().seed, node)),
+                                                std::move(config));
 }
 
 void streaming_workload::spawn_publisher(simulation& sim) {
@@ -162,7 +368,7 @@ void streaming_workload::schedule_next_arrival(simulation& sim) {
 
 void streaming_workload::arrive(simulation& sim, std::optional<std::uint32_t> video_rank) {
   ++arrivals_;
-  if (next_viewer_node_ >= sim.node_count()) {
+  if (next_viewer_node_ >= viewer_end(sim)) {
     ++arrivals_without_node_;
     return;
   }
@@ -186,6 +392,8 @@ void streaming_workload::arrive(simulation& sim, std::optional<std::uint32_t> vi
   config.seeks = plan_seeks(*library_->manifests.at(videos_[rank]), config.session_length);
   if (rank < params_.content_series)
     config.metrics_label = fmt::format("video-{}", rank);
+  if (chain_ != nullptr)
+    config.meter = meter_for(sim, node, config.content);
   auto actor = sim.kernel().system().spawn(peer::viewer, sim.context_of(node), config);
   sim.bind(node, peer::viewer_messages, caf::actor_cast<caf::actor>(actor));
 }
@@ -278,6 +486,41 @@ void streaming_workload::report(const simulation& sim, nlohmann::ordered_json& s
   streaming["masternode_ingress_bytes"] = counter("stream.masternode_ingress_bytes");
   streaming["masternode_fetch_failures"] = counter("stream.masternode_fetch_failures");
   streaming["masternode_store_failures"] = counter("stream.masternode_store_failures");
+  if (params_.service)
+    report_service(sim, summary);
+}
+
+void streaming_workload::report_service(const simulation& sim, nlohmann::ordered_json& summary) const {
+  const auto& telemetry = sim.telemetry();
+  auto& service = summary["service"];
+  for (const auto* name : {"receipts_signed", "receipts_received", "receipts_refused", "queries",
+                           "claims_sent", "receipts_claimed", "receipts_dropped", "audits_answered",
+                           "audits_unheld"})
+    service[name] = telemetry.counter_value(fmt::format("service.{}", name));
+  std::uint32_t lazy_jailed = 0;
+  std::uint32_t honest_jailed = 0;
+  rules::amount lazy_slashed = 0;
+  rules::amount honest_slashed = 0;
+  auto& masternodes = service["masternodes"];
+  masternodes = nlohmann::ordered_json::array();
+  for (node_index node = 0; node < params_.masternodes; ++node) {
+    const auto& outcome = outcomes_[node];
+    const auto slashed = outcome.stake_at_genesis - std::min(outcome.stake, outcome.stake_at_genesis);
+    (is_lazy(node) ? lazy_slashed : honest_slashed) += slashed;
+    if (outcome.jailed_at)
+      ++(is_lazy(node) ? lazy_jailed : honest_jailed);
+    if (is_lazy(node) || outcome.jailed_at || slashed > 0)
+      masternodes.push_back({{"index", node},
+                             {"lazy", is_lazy(node)},
+                             {"jailed_at_height", outcome.jailed_at ? nlohmann::ordered_json(*outcome.jailed_at)
+                                                                    : nlohmann::ordered_json()},
+                             {"slashed", slashed}});
+  }
+  service["lazy"] = params_.service->lazy;
+  service["lazy_jailed"] = lazy_jailed;
+  service["lazy_slashed"] = lazy_slashed;
+  service["honest_jailed"] = honest_jailed;
+  service["honest_slashed"] = honest_slashed;
 }
 
 namespace {
@@ -307,6 +550,25 @@ void read_playback(node_reader& section, scheduler::playback_config& playback) {
   read("viewer_request_timeout", playback.viewer_request_timeout_ns);
 }
 
+service_params read_service(node_reader& section, std::uint32_t masternodes) {
+  service_params service;
+  auto tokens = [&](std::string_view key, std::uint64_t micro) {
+    const auto value = section.optional<double>(key, static_cast<double>(micro) / rules::micro_per_token,
+                                                {.min = 0.0, .max = 1e9});
+    return static_cast<std::uint64_t>(std::llround(value * rules::micro_per_token));
+  };
+  service.viewer_balance_micro = tokens("viewer_balance", service.viewer_balance_micro);
+  service.deposit_micro = tokens("deposit", service.deposit_micro);
+  service.masternode_balance_micro = tokens("masternode_balance", service.masternode_balance_micro);
+  service.commission = section.optional<ratio>("commission", ratio{service.commission}).value;
+  service.receipt_interval =
+    section.optional<virtual_time>("receipt_interval", service.receipt_interval, {.min = 100ms, .max = 1h});
+  service.claim_interval =
+    section.optional<virtual_time>("claim_interval", service.claim_interval, {.min = 1s, .max = 24h});
+  service.lazy = section.optional<std::uint32_t>("lazy_masternodes", service.lazy, {.min = 0, .max = masternodes});
+  return service;
+}
+
 std::unique_ptr<workload> make_streaming(node_reader& section) {
   streaming_params params;
   auto catalog = section.optional_section("catalog");
@@ -325,7 +587,9 @@ std::unique_ptr<workload> make_streaming(node_reader& section) {
   params.content_series = section.optional<std::uint32_t>("content_series", params.content_series, {.min = 0, .max = 100});
 
   auto masternodes = section.optional_section("masternodes");
-  params.masternodes = masternodes.optional<std::uint32_t>("count", params.masternodes, {.min = 1, .max = 10'000});
+  params.masternodes = masternodes.optional<std::uint32_t>(
+    "count", params.masternodes,
+    {.min = 1, .max = static_cast<std::uint32_t>(rules::chain_limits::masternodes_active_count_max)});
   params.masternode_access = masternodes.optional<std::string>("access", params.masternode_access);
   params.masternode_stake = masternodes.optional<std::uint64_t>("stake", params.masternode_stake, {.min = 1});
   params.replication = masternodes.optional<std::uint32_t>(
@@ -351,11 +615,16 @@ std::unique_ptr<workload> make_streaming(node_reader& section) {
 
   auto playback = section.optional_section("playback");
   read_playback(playback, params.playback);
+  if (section.has("service")) {
+    auto service = section.section("service");
+    params.service = read_service(service, params.masternodes);
+  }
   return std::make_unique<streaming_workload>(std::move(params));
 }
 
 const workload_registration registration{"streaming", make_streaming,
-                                         peer::masternode_messages | peer::viewer_messages};
+                                         peer::masternode_messages | peer::viewer_messages |
+                                           peer::service_agent_messages};
 
 } // namespace
 

@@ -15,16 +15,38 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "actors/core/virtual_content.hpp"
+#include "actors/peer/service.hpp"
 #include "actors/peer/streaming.hpp"
+#include "actors/validator/genesis.hpp"
 #include "sim/workload.hpp"
+#include "sim/workloads/chain_workload.hpp"
 #include "sim/workloads/distributions.hpp"
 
 namespace stakecast::sim {
+
+/// The paid service: viewers pay masternodes through the chain (a `chain` workload
+/// in the same scenario), masternodes claim and answer audits.
+struct service_params {
+  /// Each viewer's account at genesis, and the deposit it opens per session.
+  std::uint64_t viewer_balance_micro = 10 * rules::micro_per_token;
+  std::uint64_t deposit_micro = 2 * rules::micro_per_token;
+  /// Each masternode's account at genesis (it pays the fees of its claims).
+  std::uint64_t masternode_balance_micro = 100 * rules::micro_per_token;
+  double commission = 0.10;
+  std::chrono::nanoseconds receipt_interval = std::chrono::seconds(10);
+  std::chrono::nanoseconds claim_interval = std::chrono::seconds(30);
+  /// Masternodes 0 .. lazy - 1 stay registered but drop their content: they fetch
+  /// nothing, serve nothing and cannot answer audits.
+  std::uint32_t lazy = 0;
+};
 
 struct streaming_params {
   // The catalog.
@@ -53,21 +75,47 @@ struct streaming_params {
   // Metrics: the most popular contents followed over time ("content.video-<rank>.*").
   std::uint32_t content_series = 5;
   scheduler::playback_config playback{};
+  std::optional<service_params> service;
 };
 
-class streaming_workload final : public workload {
+class streaming_workload final : public workload, public chain_participant {
 public:
   explicit streaming_workload(streaming_params params) : params_(std::move(params)) {}
 
   std::string check(const scenario& config) const override;
+  /// With the paid service, masternodes are named by their account keys.
+  std::optional<core::node_id> node_identity(std::uint64_t seed, node_index node) const override;
+  void add_to_genesis(const simulation& sim, rules::genesis& g) override;
+  void on_height(const rules::state& committed) override;
   void setup(simulation& sim) override;
   void start(simulation& sim) override;
   void restart_node(simulation& sim, node_index node) override;
   void report(const simulation& sim, nlohmann::ordered_json& summary) const override;
 
 private:
-  void build_catalog(simulation& sim);
-  void place_contents(simulation& sim);
+  /// What the run's service figures need of one masternode's chain record.
+  struct masternode_outcome {
+    rules::amount stake_at_genesis = 0;
+    rules::amount stake = 0;
+    std::optional<std::uint64_t> jailed_at; // the first height it was seen jailed
+  };
+
+  void build_catalog(const simulation& sim);
+  rules::genesis standalone_genesis(const simulation& sim);
+  void add_placement_parts(const simulation& sim, rules::genesis& g);
+  void place_contents(const rules::state& s);
+  void spawn_agent(simulation& sim, node_index node);
+  std::shared_ptr<peer::delivery_meter> meter_for(const simulation& sim, node_index node,
+                                                  const core::content_id& content);
+  std::vector<peer::hosted_assignment> assignments_of(node_index node,
+                                                      const std::vector<core::content_id>& contents) const;
+  node_index viewer_end(const simulation& sim) const;
+  std::string check_service(const scenario& config) const;
+  const core::node_id& masternode_id(node_index node) const { return masternode_ids_[node]; }
+  bool is_lazy(node_index node) const noexcept {
+    return params_.service && node < params_.service->lazy;
+  }
+  void report_service(const simulation& sim, nlohmann::ordered_json& summary) const;
   void spawn_masternode(simulation& sim, node_index node);
   void spawn_publisher(simulation& sim);
   node_index publisher_node() const noexcept { return params_.masternodes; }
@@ -81,6 +129,15 @@ private:
   std::vector<core::content_id> videos_;                 // by popularity rank
   std::vector<std::vector<core::node_id>> hosts_;         // by rank: its masternodes
   std::vector<std::vector<core::content_id>> hosted_;     // by masternode node index
+  std::shared_ptr<const std::map<core::content_id, core::virtual_content>> virtual_contents_;
+  std::vector<core::node_id> masternode_ids_;             // by masternode index
+  core::node_id publisher_id_;
+  // The paid service.
+  chain_workload* chain_ = nullptr;
+  mutable std::optional<std::uint64_t> keys_seed_;
+  mutable std::vector<std::shared_ptr<const core::key_pair>> masternode_keys_;
+  std::vector<peer::masternode_actor> masternode_actors_; // by masternode index
+  std::vector<masternode_outcome> outcomes_;             // by masternode index
   std::optional<zipf_popularity> popularity_;
   std::optional<core::random_generator> random_;
   node_index next_viewer_node_ = 0;
