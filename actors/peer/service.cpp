@@ -30,7 +30,8 @@ void receipt_signer::delivered(const core::node_id& from, std::uint64_t bytes,
   if (found == served_.end()) {
     if (served_.size() == masternodes_max)
       return;
-    found = served_.emplace(from, served{0, 0, now_ns}).first;
+    // Never signed: the first delivery is signed at once.
+    found = served_.emplace(from, served{0, 0, now_ns - config_.receipt_interval.count()}).first;
   }
   auto& s = found->second;
   s.bytes += bytes;

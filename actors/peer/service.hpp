@@ -64,7 +64,7 @@ namespace stakecast::peer {
 struct receipt_signer_config {
   core::hash256 chain;
   core::content_id content;
-  /// Where the deposit transaction goes (the first that is not empty).
+  /// Where the deposit transaction goes.
   core::node_id validator;
   rules::amount deposit = 0;
   /// The account's next nonce (the deposit's id is derived from it).

@@ -9,7 +9,8 @@
 //
 // Masternode. It holds two kinds of content: what it published (`published`, held
 // whole from the start: the publisher's origin) and what the chain assigned to it
-// (`hosted`), which it fills through a `fetcher`: the manifest first (asked of each
+// (`hosted` at spawn, more later through `host_atom` when the chain's placement moves
+// content onto it), which it fills through a `fetcher`: the manifest first (asked of each
 // source in turn, checked against the content id, stored), then every segment,
 // verified against the manifest's piece layer and stored through the storage actor
 // before it counts as held. A viewer's request for a segment not yet held is kept
@@ -51,6 +52,8 @@
 // viewer is a free-rider, `uploads = false`, which still announces its holdings but
 // rejects every request as choked). The session ends after `session_length` (leaving
 // without notice) or when playback finishes: the QoE is reported and the actor quits.
+// A `delivery_meter`, when given, hears of every verified segment a masternode sent
+// and of the session's start and end (the chain's receipts, service.hpp).
 // QoE metrics: see `viewer_state::metric_ids`; names are listed in streaming.cpp.
 //
 // Choked requests. upload_queue rejects a request from a requester the last rechoke

@@ -15,9 +15,12 @@
 #include "actors/storage/memory_store.hpp"
 #include "actors/validator/rules/test_chain.hpp"
 #include "actors/validator/validator.hpp"
+#include "tests/support/world_fakes.hpp"
 
 using namespace stakecast;
 using namespace stakecast::validator;
+using test::counting_metrics;
+using test::recording_transport;
 
 namespace {
 
@@ -25,37 +28,6 @@ struct manual_clock final : world::clock {
   std::int64_t now_ms = 1'700'000'000'000;
   world::utc_time now_utc() const override {
     return world::utc_time{std::chrono::milliseconds(now_ms)};
-  }
-};
-
-struct recording_transport final : world::transport {
-  std::vector<std::pair<core::node_id, wire::message>> sent;
-  void send(const core::node_id& to, wire::message message) override {
-    sent.emplace_back(to, std::move(message));
-  }
-};
-
-struct counting_metrics final : world::metrics {
-  std::map<std::string, std::uint32_t, std::less<>> ids;
-  std::vector<std::int64_t> values;
-  std::uint32_t intern(std::string_view name) {
-    auto [it, inserted] =
-        ids.try_emplace(std::string(name), static_cast<std::uint32_t>(values.size()));
-    if (inserted)
-      values.push_back(0);
-    return it->second;
-  }
-  counter_id counter(std::string_view name) override { return intern(name); }
-  histogram_id histogram(std::string_view name) override { return intern(name); }
-  event_id event_kind(std::string_view name) override { return intern(name); }
-  void add(counter_id counter, std::int64_t delta) override { values[counter] += delta; }
-  void record(histogram_id, double) override {}
-  void event(event_id kind, const core::node_id&, std::uint64_t, std::uint64_t) override {
-    values[kind] += 1;
-  }
-  std::int64_t value(std::string_view name) const {
-    auto found = ids.find(name);
-    return found == ids.end() ? 0 : values[found->second];
   }
 };
 

@@ -9,6 +9,14 @@
 // distribution, and leave without notice. Each viewing session is a
 // `peer::viewer` actor (playback scheduler, segment cache, upload queue).
 //
+// Placement is the chain's: `rules::assigned_masternodes` of a state whose genesis
+// registers the masternodes (`masternodes.stake` each) and publishes the catalog.
+// With a `service` section a `chain` workload runs beside this one: the genesis is
+// the chain's (this workload adds its part as a chain_participant), masternodes are
+// named by their account keys, placement follows the committed state, every viewer
+// pays through a peer::receipt_signer and every masternode has a peer::service_agent
+// that claims receipts and answers audits (docs/chain.md, "Paid service").
+//
 // Figures: `qoe.*` in summary.json (startup delay percentiles, rebuffering ratio,
 // continuity index, P2P offload, duplicate bytes, masternode egress, viewers' share
 // ratios) and `streaming.*` (sessions, arrivals, catalog).
