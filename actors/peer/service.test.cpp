@@ -9,17 +9,13 @@
 
 #include "actors/core/record_codec.hpp"
 #include "actors/peer/service.hpp"
+#include "actors/validator/rules/test_chain.hpp"
 #include "tests/support/world_fakes.hpp"
 
 using namespace stakecast;
+using rules::testing::key;
 
 namespace {
-
-core::key_pair key(std::uint8_t tag) {
-  core::hash256 seed;
-  seed.bytes[0] = tag;
-  return std::move(*core::key_pair::from_seed(seed));
-}
 
 core::node_id id(std::uint8_t tag) {
   core::node_id out;

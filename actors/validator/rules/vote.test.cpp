@@ -7,16 +7,12 @@
 #include <catch2/catch.hpp>
 
 #include "actors/core/sha256.hpp"
+#include "actors/validator/rules/test_chain.hpp"
 
 using namespace stakecast;
+using rules::testing::key;
 
 namespace {
-
-core::key_pair key(std::uint8_t n) {
-  core::hash256 seed;
-  seed.bytes[0] = n;
-  return std::move(*core::key_pair::from_seed(seed));
-}
 
 rules::vote signed_vote(const core::key_pair& k, std::uint8_t block_byte) {
   rules::vote v;
