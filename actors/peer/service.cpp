@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "actors/core/record_codec.hpp"
+#include "actors/peer/actor_time.hpp"
 #include "actors/validator/rules/apply.hpp"
 
 namespace stakecast::peer {
@@ -63,12 +64,6 @@ namespace {
 
 using agent_pointer = service_agent_actor::stateful_pointer<service_agent_state>;
 
-std::int64_t now_ns(agent_pointer self) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(self->clock().now() -
-                                                              self->state.origin)
-      .count();
-}
-
 void count(agent_pointer self, world::metrics::counter_id counter, std::int64_t delta = 1) {
   self->state.context.telemetry->add(counter, delta);
 }
@@ -80,13 +75,14 @@ void on_receipt(agent_pointer self, const wire::service_receipt& message) {
   if (!r || r->chain != state.config.chain || r->masternode != state.context.id)
     return refuse();
   auto kept = state.receipts.find(r->deposit);
-  if (kept != state.receipts.end() && r->bytes <= kept->second.receipt.bytes)
-    return refuse(); // an old one
-  if (kept == state.receipts.end() && state.receipts.size() == service_agent_state::receipts_max)
-    return refuse();
-  if (kept != state.receipts.end() && (kept->second.receipt.viewer != r->viewer ||
-                                       kept->second.receipt.content != r->content))
-    return refuse();
+  if (kept == state.receipts.end()) {
+    if (state.receipts.size() == service_agent_state::receipts_max)
+      return refuse();
+  } else {
+    const auto& held = kept->second.receipt;
+    if (r->bytes <= held.bytes || r->viewer != held.viewer || r->content != held.content)
+      return refuse(); // an old one, or not the deposit's
+  }
   if (!rules::verify(*r, *state.config.signatures))
     return refuse();
   count(self, state.metric.received);
@@ -105,8 +101,7 @@ void ask(agent_pointer self) {
   for (const auto& [deposit, kept] : state.receipts) {
     if (query.deposits.size() == wire::chain_query_deposits_max)
       break;
-    if (kept.receipt.bytes > kept.claimed)
-      query.deposits.push_back(deposit);
+    query.deposits.push_back(deposit);
   }
   state.pending_query = query.query_id;
   const auto& validators = state.config.validators;
@@ -172,11 +167,10 @@ void on_answer(agent_pointer self, const core::node_id& from, const wire::chain_
       std::find(validators.begin(), validators.end(), from) == validators.end())
     return;
   state.pending_query = 0;
-  if (!state.assigned_known || answer.assigned != state.assigned) {
+  if (state.assigned != answer.assigned) {
     state.assigned = answer.assigned;
-    state.assigned_known = true;
     if (state.config.on_assignments)
-      state.config.on_assignments(state.assigned);
+      state.config.on_assignments(*state.assigned);
   }
   // Audit answers first: a claim the chain refuses (its state moved since the answer)
   // leaves a nonce gap that holds back what follows it until the next round.

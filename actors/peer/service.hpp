@@ -168,8 +168,7 @@ struct service_agent_state {
   std::uint64_t next_query = 1;
   std::uint64_t pending_query = 0; // 0: none
   std::size_t next_validator = 0;
-  std::vector<core::content_id> assigned;
-  bool assigned_known = false;
+  std::optional<std::vector<core::content_id>> assigned; // none before the first answer
   struct metric_ids {
     world::metrics::counter_id received = 0;
     world::metrics::counter_id refused = 0;

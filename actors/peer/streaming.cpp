@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "actors/core/merkle.hpp"
+#include "actors/peer/actor_time.hpp"
 
 namespace stakecast::peer {
 
@@ -20,12 +21,6 @@ using viewer_pointer = viewer_actor::stateful_pointer<viewer_state>;
 
 static_assert(limits::have_ranges_count_max <= scheduler::playback_config::have_ranges_max,
               "every announced range fits the scheduler's table");
-
-template <class Self> std::int64_t now_ns(Self self) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(self->clock().now() -
-                                                              self->state.origin)
-      .count();
-}
 
 std::optional<std::int64_t> earliest(std::optional<std::int64_t> a, std::optional<std::int64_t> b) {
   if (!a)

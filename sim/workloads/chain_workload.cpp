@@ -102,8 +102,8 @@ rules::genesis chain_workload::make_genesis() const {
   return g;
 }
 
-chain_workload* chain_workload::of(const simulation& sim) {
-  for (const auto& [name, other] : sim.config().workloads)
+chain_workload* chain_workload::of(const scenario& config) {
+  for (const auto& [name, other] : config.workloads)
     if (auto* chain = dynamic_cast<chain_workload*>(other.get()))
       return chain;
   return nullptr;

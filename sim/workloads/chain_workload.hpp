@@ -116,8 +116,8 @@ public:
   rules::amount fee() const noexcept;
   /// The simulation's shared signature verifier.
   const core::verifier& signatures() const noexcept { return *signatures_; }
-  /// The chain workload of `sim`'s scenario, if it has one.
-  static chain_workload* of(const simulation& sim);
+  /// The chain workload of the scenario, if it has one.
+  static chain_workload* of(const scenario& config);
 
 private:
   struct height_record {

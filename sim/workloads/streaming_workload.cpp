@@ -59,10 +59,7 @@ std::string streaming_workload::check(const scenario& config) const {
 }
 
 std::string streaming_workload::check_service(const scenario& config) const {
-  const chain_workload* chain = nullptr;
-  for (const auto& [name, other] : config.workloads)
-    if (const auto* found = dynamic_cast<const chain_workload*>(other.get()))
-      chain = found;
+  const chain_workload* chain = chain_workload::of(config);
   if (chain == nullptr)
     return "service needs a chain workload in the same scenario";
   const auto& chain_params = chain->params();
@@ -99,7 +96,7 @@ std::optional<core::node_id> streaming_workload::node_identity(std::uint64_t see
 }
 
 node_index streaming_workload::viewer_end(const simulation& sim) const {
-  const auto* chain = params_.service ? chain_workload::of(sim) : nullptr;
+  const auto* chain = params_.service ? chain_workload::of(sim.config()) : nullptr;
   if (chain == nullptr || chain->params().first_node <= publisher_node())
     return sim.node_count();
   return std::min(sim.node_count(), chain->params().first_node);
@@ -150,7 +147,7 @@ void streaming_workload::setup(simulation& sim) {
   for (node_index node = 0; node < params_.masternodes; ++node)
     masternode_ids_.push_back(sim.network().id_of(node));
   publisher_id_ = sim.network().id_of(publisher_node());
-  chain_ = params_.service ? chain_workload::of(sim) : nullptr;
+  chain_ = params_.service ? chain_workload::of(sim.config()) : nullptr;
   auto genesis_state =
     rules::initial_state(chain_ != nullptr ? chain_->genesis(sim) : standalone_genesis(sim));
   if (!genesis_state) // check() keeps scenarios from getting here
