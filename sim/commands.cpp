@@ -9,7 +9,7 @@
 #include "sim/bench.hpp"
 #include "sim/progress.hpp"
 #include "sim/run_output.hpp"
-#include "sim/scenario/reader.hpp"
+#include "actors/config/reader.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/simulation.hpp"
 
@@ -66,7 +66,7 @@ int run_sim(const sim_options& options) {
   std::optional<scenario> config;
   try {
     config.emplace(load_scenario(options.scenario_path, options.seed));
-  } catch (const scenario_exception& failure) {
+  } catch (const config_exception& failure) {
     fmt::print(stderr, "{}\n", failure.what());
     return 2;
   }

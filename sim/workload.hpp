@@ -21,10 +21,14 @@
 
 #include "actors/world/world.hpp"
 
+namespace stakecast::config {
+class node_reader;
+}
+
 namespace stakecast::sim {
 
 class simulation;
-class node_reader;
+using config::node_reader;
 class histogram;
 struct scenario;
 using node_index = std::uint32_t;

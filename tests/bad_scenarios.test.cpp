@@ -1,7 +1,7 @@
 // Pins down what a user sees for a bad scenario: every file in tests/bad_scenarios/
 // names the error it must produce in its first line (`# expect: <part of the message>`)
 // and optionally where (`# expect-at: <line>:<column>`); load_scenario must throw
-// scenario_exception with one error that holds that text, the file's path and that
+// config_exception with one error that holds that text, the file's path and that
 // position. Then the real binary runs two of the files and must exit with status 2,
 // name the file on stderr and leave no run folder (nor a `.partial` one) behind. And
 // every shipped scenario in scenarios/*.yaml must load without error.
@@ -21,13 +21,13 @@
 
 #include <catch2/catch.hpp>
 
-#include "sim/scenario/reader.hpp"
+#include "actors/config/reader.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace fs = std::filesystem;
 using stakecast::sim::load_scenario;
-using stakecast::sim::scenario_error;
-using stakecast::sim::scenario_exception;
+using stakecast::config::config_error;
+using stakecast::config::config_exception;
 
 namespace {
 
@@ -76,16 +76,16 @@ std::optional<expectation> expectation_of(const fs::path& file) {
 }
 
 // The errors of loading `file`; nullopt when it loads.
-std::optional<std::vector<scenario_error>> load_errors(const fs::path& file) {
+std::optional<std::vector<config_error>> load_errors(const fs::path& file) {
   try {
     load_scenario(file.string());
-  } catch (const scenario_exception& failure) {
+  } catch (const config_exception& failure) {
     return failure.errors();
   }
   return std::nullopt;
 }
 
-bool matches(const scenario_error& error, const fs::path& file, const expectation& expected) {
+bool matches(const config_error& error, const fs::path& file, const expectation& expected) {
   const std::string text = error.to_string();
   if (text.find(expected.message) == std::string::npos)
     return false;
@@ -177,14 +177,14 @@ TEST_CASE("every bad scenario fails with the error its header names", "[scenario
         FAIL("the file must start with '# expect: <part of the message>'");
       REQUIRE_FALSE(expected->message.empty());
       INFO("expected: " << expected->message << " at " << expected->at.value_or("any position"));
-      const std::optional<std::vector<scenario_error>> errors = load_errors(file);
+      const std::optional<std::vector<config_error>> errors = load_errors(file);
       REQUIRE(errors);
       REQUIRE_FALSE(errors->empty());
       std::string all;
-      for (const scenario_error& error : *errors)
+      for (const config_error& error : *errors)
         all += error.to_string() + "\n";
       INFO("errors:\n" << all);
-      const auto expected_error = [&](const scenario_error& error) {
+      const auto expected_error = [&](const config_error& error) {
         return matches(error, file, *expected);
       };
       CHECK(std::any_of(errors->begin(), errors->end(), expected_error));
@@ -215,9 +215,9 @@ TEST_CASE("every shipped scenario loads without error", "[scenario]") {
   REQUIRE_FALSE(files.empty());
   for (const fs::path& file : files) {
     DYNAMIC_SECTION(file.filename().string()) {
-      const std::optional<std::vector<scenario_error>> errors = load_errors(file);
+      const std::optional<std::vector<config_error>> errors = load_errors(file);
       std::string all;
-      for (const scenario_error& error : errors.value_or(std::vector<scenario_error>{}))
+      for (const config_error& error : errors.value_or(std::vector<config_error>{}))
         all += error.to_string() + "\n";
       INFO("errors:\n" << all);
       CHECK_FALSE(errors);

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "sim/scenario/reader.hpp"
+#include "actors/config/reader.hpp"
 
 namespace stakecast::sim {
 

@@ -1,6 +1,6 @@
 // A scenario as the simulator runs it: every value parsed, checked and defaulted.
 // `load_scenario` reads a YAML file strictly (docs/scenarios.md lists every key);
-// anything wrong throws `scenario_exception` naming file, line, column and key path.
+// anything wrong throws `config_exception` naming file, line, column and key path.
 #pragma once
 
 #include <cstdint>
@@ -11,11 +11,15 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "actors/config/reader.hpp"
 #include "sim/kernel.hpp"
 #include "sim/network.hpp"
 #include "sim/workload.hpp"
 
 namespace stakecast::sim {
+
+// The scenario is read with the generic config reader and its units.
+using namespace stakecast::config;
 
 struct fault_spec {
   enum class kind { crash, restart, partition, heal, link_down, link_up };
@@ -54,7 +58,7 @@ struct scenario {
 };
 
 /// Reads and checks a scenario file. `seed_override` replaces the file's seed (and
-/// is what the resolved scenario records). Throws scenario_exception.
+/// is what the resolved scenario records). Throws config_exception.
 scenario load_scenario(const std::string& path, std::optional<std::uint64_t> seed_override = {});
 /// The same from text (for tests); `file_label` names it in errors.
 scenario parse_scenario(const std::string& text, const std::string& file_label,

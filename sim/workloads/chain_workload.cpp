@@ -11,7 +11,7 @@
 #include "actors/core/record_codec.hpp"
 #include "actors/core/sha256.hpp"
 #include "actors/validator/rules/apply.hpp"
-#include "sim/scenario/reader.hpp"
+#include "actors/config/reader.hpp"
 #include "sim/simulation.hpp"
 
 namespace stakecast::sim {

@@ -8,10 +8,12 @@
 #include <optional>
 #include <string>
 
-#include "sim/scenario/reader.hpp"
-#include "sim/scenario/units.hpp"
+#include "actors/config/reader.hpp"
+#include "actors/config/units.hpp"
 
 namespace stakecast::sim {
+
+using namespace stakecast::config;
 
 namespace {
 

@@ -24,9 +24,13 @@
 
 #include "actors/core/random.hpp"
 
+namespace stakecast::config {
+class node_reader;
+}
+
 namespace stakecast::sim {
 
-class node_reader;
+using config::node_reader;
 
 /// Catalogue size that a Zipf table may cover. The table is 8 bytes per item: 80 MB
 /// at this bound, built in well under a second.

@@ -17,19 +17,19 @@
 
 #include <catch2/catch.hpp>
 
-#include "sim/scenario/reader.hpp"
+#include "actors/config/reader.hpp"
 
 using namespace std::chrono_literals;
 using stakecast::core::random_generator;
-using stakecast::sim::document_reader;
+using stakecast::config::document_reader;
 using stakecast::sim::duration_distribution;
 using stakecast::sim::duration_limits;
 using stakecast::sim::flash_crowd;
-using stakecast::sim::node_reader;
+using stakecast::config::node_reader;
 using stakecast::sim::poisson_arrivals;
 using stakecast::sim::read_duration_distribution;
-using stakecast::sim::scenario_error;
-using stakecast::sim::scenario_exception;
+using stakecast::config::config_error;
+using stakecast::config::config_exception;
 using stakecast::sim::seek_model;
 using stakecast::sim::zipf_popularity;
 using std::chrono::nanoseconds;
@@ -80,9 +80,9 @@ std::vector<std::string> errors_reading(const std::string& text,
                                         duration_distribution default_value) {
   try {
     read_session(text, default_value);
-  } catch (const scenario_exception& exception) {
+  } catch (const config_exception& exception) {
     std::vector<std::string> lines;
-    for (const scenario_error& error : exception.errors())
+    for (const config_error& error : exception.errors())
       lines.push_back(error.to_string());
     return lines;
   }

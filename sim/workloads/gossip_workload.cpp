@@ -6,7 +6,7 @@
 #include <caf/send.hpp>
 
 #include "actors/core/limits.hpp"
-#include "sim/scenario/reader.hpp"
+#include "actors/config/reader.hpp"
 #include "sim/simulation.hpp"
 
 namespace stakecast::sim {

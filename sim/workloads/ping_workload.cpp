@@ -2,7 +2,7 @@
 
 #include <caf/send.hpp>
 
-#include "sim/scenario/reader.hpp"
+#include "actors/config/reader.hpp"
 #include "sim/simulation.hpp"
 
 namespace stakecast::sim {

@@ -13,7 +13,7 @@
 #include "actors/core/sha256.hpp"
 #include "actors/core/virtual_content.hpp"
 #include "actors/storage/storage_actor.hpp"
-#include "sim/scenario/reader.hpp"
+#include "actors/config/reader.hpp"
 #include "sim/simulation.hpp"
 
 namespace stakecast::sim {

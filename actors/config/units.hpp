@@ -36,7 +36,7 @@
 #include <string_view>
 #include <utility>
 
-namespace stakecast::sim {
+namespace stakecast::config {
 
 /// Bits per second. A strong type so a bandwidth is never mistaken for a count.
 struct bandwidth_bps {
@@ -97,4 +97,4 @@ std::string format_double(double value);
 /// with line breaks and tabs shown as \n and \t.
 std::string in_quotes(std::string_view text);
 
-} // namespace stakecast::sim
+} // namespace stakecast::config

@@ -1,4 +1,4 @@
-#include "sim/scenario/units.hpp"
+#include "actors/config/units.hpp"
 
 #include <array>
 #include <charconv>
@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-namespace stakecast::sim {
+namespace stakecast::config {
 namespace {
 
 // Quoted input in error messages is cut here, so a garbage value cannot flood them.
@@ -456,4 +456,4 @@ std::string format_double(double value) {
   return std::string(buffer.data(), end);
 }
 
-} // namespace stakecast::sim
+} // namespace stakecast::config

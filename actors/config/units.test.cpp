@@ -1,7 +1,7 @@
 // Pins down how values with units are spelled in scenario files (units.hpp): every
 // accepted form against its exact value, every rejection against the reason given,
 // and format -> parse round trips over fixed and seeded-random values.
-#include "sim/scenario/units.hpp"
+#include "actors/config/units.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -12,10 +12,10 @@
 #include <catch2/catch.hpp>
 
 using namespace std::chrono_literals;
-using stakecast::sim::bandwidth_bps;
-using stakecast::sim::ratio;
-using stakecast::sim::size_bytes;
-namespace sim = stakecast::sim;
+using stakecast::config::bandwidth_bps;
+using stakecast::config::ratio;
+using stakecast::config::size_bytes;
+namespace units = stakecast::config;
 
 namespace {
 
@@ -27,28 +27,28 @@ std::string error_of(const Result& result) {
 }
 
 std::chrono::nanoseconds duration_of(std::string_view text) {
-  const auto result = sim::parse_duration(text);
+  const auto result = units::parse_duration(text);
   INFO(text << ": " << result.error);
   REQUIRE(result);
   return *result.value;
 }
 
 double bandwidth_of(std::string_view text) {
-  const auto result = sim::parse_bandwidth(text);
+  const auto result = units::parse_bandwidth(text);
   INFO(text << ": " << result.error);
   REQUIRE(result);
   return result.value->value;
 }
 
 std::uint64_t size_of(std::string_view text) {
-  const auto result = sim::parse_size(text);
+  const auto result = units::parse_size(text);
   INFO(text << ": " << result.error);
   REQUIRE(result);
   return result.value->value;
 }
 
 double ratio_of(std::string_view text) {
-  const auto result = sim::parse_ratio(text);
+  const auto result = units::parse_ratio(text);
   INFO(text << ": " << result.error);
   REQUIRE(result);
   return result.value->value;
@@ -75,31 +75,31 @@ TEST_CASE("durations in every unit", "[units]") {
 }
 
 TEST_CASE("durations that are refused and why", "[units]") {
-  CHECK_THAT(error_of(sim::parse_duration("250")), Catch::Contains("needs a unit"));
-  CHECK_THAT(error_of(sim::parse_duration("5m")), Catch::Contains("unknown unit 'm'"));
-  CHECK_THAT(error_of(sim::parse_duration("-5s")), Catch::Contains("must not be negative"));
-  CHECK_THAT(error_of(sim::parse_duration("abc")),
+  CHECK_THAT(error_of(units::parse_duration("250")), Catch::Contains("needs a unit"));
+  CHECK_THAT(error_of(units::parse_duration("5m")), Catch::Contains("unknown unit 'm'"));
+  CHECK_THAT(error_of(units::parse_duration("-5s")), Catch::Contains("must not be negative"));
+  CHECK_THAT(error_of(units::parse_duration("abc")),
              Catch::Equals("expected a duration like 250ms, got 'abc'"));
-  CHECK_THAT(error_of(sim::parse_duration("")), Catch::Contains("got ''"));
-  CHECK_THAT(error_of(sim::parse_duration("1.5ns")), Catch::Contains("finer than 1ns"));
-  CHECK_THAT(error_of(sim::parse_duration("9223372036.854775808s")), Catch::Contains("too large"));
-  CHECK_THAT(error_of(sim::parse_duration("1000000d")), Catch::Contains("too large"));
-  CHECK_THAT(error_of(sim::parse_duration("99999999999999999999999s")),
+  CHECK_THAT(error_of(units::parse_duration("")), Catch::Contains("got ''"));
+  CHECK_THAT(error_of(units::parse_duration("1.5ns")), Catch::Contains("finer than 1ns"));
+  CHECK_THAT(error_of(units::parse_duration("9223372036.854775808s")), Catch::Contains("too large"));
+  CHECK_THAT(error_of(units::parse_duration("1000000d")), Catch::Contains("too large"));
+  CHECK_THAT(error_of(units::parse_duration("99999999999999999999999s")),
              Catch::Contains("too many digits"));
   for (const char* text : {"+5s", "5 s ", "5  s", "1e3ms", ".5s", "5.s", "5ss", "nan", "inf",
                            "0x10s", "1,5s", "s", "5 ", " 5s"})
-    CHECK_FALSE(sim::parse_duration(text));
+    CHECK_FALSE(units::parse_duration(text));
 }
 
 TEST_CASE("durations are written in the largest unit that divides them", "[units]") {
-  CHECK(sim::format_duration(0ns) == "0s");
-  CHECK(sim::format_duration(1500ms) == "1500ms");
-  CHECK(sim::format_duration(2h) == "2h");
-  CHECK(sim::format_duration(90min) == "90min");
-  CHECK(sim::format_duration(48h) == "2d");
-  CHECK(sim::format_duration(30us) == "30us");
-  CHECK(sim::format_duration(1001ns) == "1001ns");
-  CHECK(sim::format_duration(-5s) == "-5s");
+  CHECK(units::format_duration(0ns) == "0s");
+  CHECK(units::format_duration(1500ms) == "1500ms");
+  CHECK(units::format_duration(2h) == "2h");
+  CHECK(units::format_duration(90min) == "90min");
+  CHECK(units::format_duration(48h) == "2d");
+  CHECK(units::format_duration(30us) == "30us");
+  CHECK(units::format_duration(1001ns) == "1001ns");
+  CHECK(units::format_duration(-5s) == "-5s");
 }
 
 TEST_CASE("bandwidths in bits and in bytes per second", "[units]") {
@@ -120,25 +120,25 @@ TEST_CASE("bandwidths in bits and in bytes per second", "[units]") {
 }
 
 TEST_CASE("bandwidths that are refused and why", "[units]") {
-  CHECK_THAT(error_of(sim::parse_bandwidth("10")), Catch::Contains("needs a unit"));
-  CHECK_THAT(error_of(sim::parse_bandwidth("10Kbps")), Catch::Contains("unknown unit 'Kbps'"));
-  CHECK_THAT(error_of(sim::parse_bandwidth("10MBps")), Catch::Contains("unknown unit"));
-  CHECK_THAT(error_of(sim::parse_bandwidth("-1Mbps")), Catch::Contains("must not be negative"));
-  CHECK_THAT(error_of(sim::parse_bandwidth("fast")),
+  CHECK_THAT(error_of(units::parse_bandwidth("10")), Catch::Contains("needs a unit"));
+  CHECK_THAT(error_of(units::parse_bandwidth("10Kbps")), Catch::Contains("unknown unit 'Kbps'"));
+  CHECK_THAT(error_of(units::parse_bandwidth("10MBps")), Catch::Contains("unknown unit"));
+  CHECK_THAT(error_of(units::parse_bandwidth("-1Mbps")), Catch::Contains("must not be negative"));
+  CHECK_THAT(error_of(units::parse_bandwidth("fast")),
              Catch::Equals("expected a bandwidth like 10Mbps, got 'fast'"));
-  CHECK_THAT(error_of(sim::parse_bandwidth(std::string(400, '9') + "Tbps")),
+  CHECK_THAT(error_of(units::parse_bandwidth(std::string(400, '9') + "Tbps")),
              Catch::Contains("out of range"));
   for (const char* text : {"nan", "inf", "infbps", "1e6bps", "+1Mbps", ".5Mbps", "Mbps"})
-    CHECK_FALSE(sim::parse_bandwidth(text));
+    CHECK_FALSE(units::parse_bandwidth(text));
 }
 
 TEST_CASE("bandwidths are written in bits per second units", "[units]") {
-  CHECK(sim::format_bandwidth(bandwidth_bps{0}) == "0bps");
-  CHECK(sim::format_bandwidth(bandwidth_bps{10e6}) == "10Mbps");
-  CHECK(sim::format_bandwidth(bandwidth_bps{2.5e9}) == "2.5Gbps");
-  CHECK(sim::format_bandwidth(bandwidth_bps{8e6}) == "8Mbps");
-  CHECK(sim::format_bandwidth(bandwidth_bps{500}) == "500bps");
-  CHECK(sim::format_bandwidth(bandwidth_bps{1500}) == "1.5kbps");
+  CHECK(units::format_bandwidth(bandwidth_bps{0}) == "0bps");
+  CHECK(units::format_bandwidth(bandwidth_bps{10e6}) == "10Mbps");
+  CHECK(units::format_bandwidth(bandwidth_bps{2.5e9}) == "2.5Gbps");
+  CHECK(units::format_bandwidth(bandwidth_bps{8e6}) == "8Mbps");
+  CHECK(units::format_bandwidth(bandwidth_bps{500}) == "500bps");
+  CHECK(units::format_bandwidth(bandwidth_bps{1500}) == "1.5kbps");
 }
 
 TEST_CASE("sizes in decimal and binary units and bare integers in bytes", "[units]") {
@@ -157,23 +157,23 @@ TEST_CASE("sizes in decimal and binary units and bare integers in bytes", "[unit
 }
 
 TEST_CASE("sizes that are refused and why", "[units]") {
-  CHECK_THAT(error_of(sim::parse_size("1.5B")), Catch::Contains("not a whole number of bytes"));
-  CHECK_THAT(error_of(sim::parse_size("1.3KiB")), Catch::Contains("not a whole number"));
-  CHECK_THAT(error_of(sim::parse_size("16KB")), Catch::Contains("unknown unit 'KB'"));
-  CHECK_THAT(error_of(sim::parse_size("-1B")), Catch::Contains("must not be negative"));
-  CHECK_THAT(error_of(sim::parse_size("16384PiB")), Catch::Contains("too large"));
-  CHECK_THAT(error_of(sim::parse_size("18446744073709551616")), Catch::Contains("too many digits"));
-  CHECK_THAT(error_of(sim::parse_size("big")),
+  CHECK_THAT(error_of(units::parse_size("1.5B")), Catch::Contains("not a whole number of bytes"));
+  CHECK_THAT(error_of(units::parse_size("1.3KiB")), Catch::Contains("not a whole number"));
+  CHECK_THAT(error_of(units::parse_size("16KB")), Catch::Contains("unknown unit 'KB'"));
+  CHECK_THAT(error_of(units::parse_size("-1B")), Catch::Contains("must not be negative"));
+  CHECK_THAT(error_of(units::parse_size("16384PiB")), Catch::Contains("too large"));
+  CHECK_THAT(error_of(units::parse_size("18446744073709551616")), Catch::Contains("too many digits"));
+  CHECK_THAT(error_of(units::parse_size("big")),
              Catch::Equals("expected a size like 16KiB, got 'big'"));
 }
 
 TEST_CASE("sizes are written in the largest unit that divides them", "[units]") {
-  CHECK(sim::format_size(size_bytes{0}) == "0B");
-  CHECK(sim::format_size(size_bytes{1500}) == "1500B");
-  CHECK(sim::format_size(size_bytes{16384}) == "16KiB");
-  CHECK(sim::format_size(size_bytes{1'000'000}) == "1MB");
-  CHECK(sim::format_size(size_bytes{1 << 20}) == "1MiB");
-  CHECK(sim::format_size(size_bytes{2000}) == "2kB");
+  CHECK(units::format_size(size_bytes{0}) == "0B");
+  CHECK(units::format_size(size_bytes{1500}) == "1500B");
+  CHECK(units::format_size(size_bytes{16384}) == "16KiB");
+  CHECK(units::format_size(size_bytes{1'000'000}) == "1MB");
+  CHECK(units::format_size(size_bytes{1 << 20}) == "1MiB");
+  CHECK(units::format_size(size_bytes{2000}) == "2kB");
 }
 
 TEST_CASE("ratios as fractions and percentages", "[units]") {
@@ -185,43 +185,43 @@ TEST_CASE("ratios as fractions and percentages", "[units]") {
   CHECK(ratio_of("12.5 %") == 0.125);
   CHECK(ratio_of("150%") == 1.5); // the reader bounds ratios to [0, 1] by default
 
-  CHECK_THAT(error_of(sim::parse_ratio("-5%")), Catch::Contains("must not be negative"));
-  CHECK_THAT(error_of(sim::parse_ratio("5%%")), Catch::Contains("unknown unit"));
-  CHECK_THAT(error_of(sim::parse_ratio("half")),
+  CHECK_THAT(error_of(units::parse_ratio("-5%")), Catch::Contains("must not be negative"));
+  CHECK_THAT(error_of(units::parse_ratio("5%%")), Catch::Contains("unknown unit"));
+  CHECK_THAT(error_of(units::parse_ratio("half")),
              Catch::Equals("expected a ratio like 5% or 0.05, got 'half'"));
   for (const char* text : {"nan", "inf", ".5", "5e-2", "%", "5 percent"})
-    CHECK_FALSE(sim::parse_ratio(text));
+    CHECK_FALSE(units::parse_ratio(text));
 
-  CHECK(sim::format_ratio(ratio{0.05}) == "5%");
-  CHECK(sim::format_ratio(ratio{0}) == "0%");
-  CHECK(sim::format_ratio(ratio{1}) == "100%");
-  CHECK(sim::format_ratio(ratio{0.125}) == "12.5%");
+  CHECK(units::format_ratio(ratio{0.05}) == "5%");
+  CHECK(units::format_ratio(ratio{0}) == "0%");
+  CHECK(units::format_ratio(ratio{1}) == "100%");
+  CHECK(units::format_ratio(ratio{0.125}) == "12.5%");
 }
 
 TEST_CASE("plain scalars are strict", "[units]") {
-  CHECK(*sim::parse_bool("true").value);
-  CHECK_FALSE(*sim::parse_bool("false").value);
+  CHECK(*units::parse_bool("true").value);
+  CHECK_FALSE(*units::parse_bool("false").value);
   for (const char* text : {"yes", "no", "on", "True", "1", ""})
-    CHECK_THAT(error_of(sim::parse_bool(text)), Catch::StartsWith("expected true or false"));
+    CHECK_THAT(error_of(units::parse_bool(text)), Catch::StartsWith("expected true or false"));
 
-  CHECK(*sim::parse_int64("-42").value == -42);
-  CHECK(*sim::parse_uint64("42").value == 42);
-  CHECK_THAT(error_of(sim::parse_uint64("-1")), Catch::Contains("non-negative"));
-  CHECK_THAT(error_of(sim::parse_int64("99999999999999999999")), Catch::Contains("64 bits"));
+  CHECK(*units::parse_int64("-42").value == -42);
+  CHECK(*units::parse_uint64("42").value == 42);
+  CHECK_THAT(error_of(units::parse_uint64("-1")), Catch::Contains("non-negative"));
+  CHECK_THAT(error_of(units::parse_int64("99999999999999999999")), Catch::Contains("64 bits"));
   for (const char* text : {"1.0", "0x10", "+1", "1e3", "1_000", " 1", ""})
-    CHECK_FALSE(sim::parse_int64(text));
+    CHECK_FALSE(units::parse_int64(text));
 
-  CHECK(*sim::parse_double("1.5").value == 1.5);
-  CHECK(*sim::parse_double("-2e3").value == -2000);
+  CHECK(*units::parse_double("1.5").value == 1.5);
+  CHECK(*units::parse_double("-2e3").value == -2000);
   for (const char* text : {"nan", "inf", ".inf", "-inf", "1e999", "abc", ""})
-    CHECK_FALSE(sim::parse_double(text));
+    CHECK_FALSE(units::parse_double(text));
 }
 
 TEST_CASE("error messages quote at most 60 characters of the input", "[units]") {
-  const std::string message = error_of(sim::parse_duration(std::string(1000, 'x')));
+  const std::string message = error_of(units::parse_duration(std::string(1000, 'x')));
   CHECK(message.size() < 150);
   CHECK_THAT(message, Catch::EndsWith("...'"));
-  CHECK_THAT(error_of(sim::parse_duration("a\nb")), Catch::Contains("'a\\nb'"));
+  CHECK_THAT(error_of(units::parse_duration("a\nb")), Catch::Contains("'a\\nb'"));
 }
 
 TEST_CASE("format then parse gives the same value back", "[units]") {
@@ -233,20 +233,20 @@ TEST_CASE("format then parse gives the same value back", "[units]") {
   std::uniform_int_distribution<int> exponent(-30, 60);
 
   const auto round_trip_duration = [](std::chrono::nanoseconds value) {
-    INFO(sim::format_duration(value));
-    CHECK(duration_of(sim::format_duration(value)) == value);
+    INFO(units::format_duration(value));
+    CHECK(duration_of(units::format_duration(value)) == value);
   };
   const auto round_trip_size = [](std::uint64_t value) {
-    INFO(sim::format_size(size_bytes{value}));
-    CHECK(size_of(sim::format_size(size_bytes{value})) == value);
+    INFO(units::format_size(size_bytes{value}));
+    CHECK(size_of(units::format_size(size_bytes{value})) == value);
   };
   const auto round_trip_bandwidth = [](double value) {
-    INFO(sim::format_bandwidth(bandwidth_bps{value}));
-    CHECK(bandwidth_of(sim::format_bandwidth(bandwidth_bps{value})) == value);
+    INFO(units::format_bandwidth(bandwidth_bps{value}));
+    CHECK(bandwidth_of(units::format_bandwidth(bandwidth_bps{value})) == value);
   };
   const auto round_trip_ratio = [](double value) {
-    INFO(sim::format_ratio(ratio{value}));
-    CHECK(ratio_of(sim::format_ratio(ratio{value})) == value);
+    INFO(units::format_ratio(ratio{value}));
+    CHECK(ratio_of(units::format_ratio(ratio{value})) == value);
   };
 
   for (std::int64_t value :

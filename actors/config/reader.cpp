@@ -1,4 +1,4 @@
-#include "sim/scenario/reader.hpp"
+#include "actors/config/reader.hpp"
 
 #include <algorithm>
 #include <array>
@@ -14,7 +14,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 
-namespace stakecast::sim {
+namespace stakecast::config {
 namespace detail {
 
 struct key_entry {
@@ -63,7 +63,7 @@ struct document_state {
   YAML::Node root;
   resolved_node resolved;
   std::map<std::string, map_state, std::less<>> maps; // by key path
-  std::vector<scenario_error> errors;
+  std::vector<config_error> errors;
   std::size_t errors_dropped = 0;
   bool checked = false;
 
@@ -80,9 +80,9 @@ constexpr std::size_t key_chars_shown_max = 60;
 constexpr std::size_t known_keys_listed_max = 12;
 constexpr std::size_t read_chunk_bytes = 64 * 1024;
 
-scenario_error make_error(std::string file, const YAML::Mark& mark, std::string key_path,
+config_error make_error(std::string file, const YAML::Mark& mark, std::string key_path,
                           std::string message) {
-  scenario_error error{std::move(file), 0, 0, std::move(key_path), std::move(message)};
+  config_error error{std::move(file), 0, 0, std::move(key_path), std::move(message)};
   if (!mark.is_null()) {
     error.line = mark.line + 1;
     error.column = mark.column + 1;
@@ -90,9 +90,9 @@ scenario_error make_error(std::string file, const YAML::Mark& mark, std::string 
   return error;
 }
 
-scenario_exception single_error(const std::string& file, const YAML::Mark& mark,
+config_exception single_error(const std::string& file, const YAML::Mark& mark,
                                 std::string message) {
-  return scenario_exception({make_error(file, mark, {}, std::move(message))});
+  return config_exception({make_error(file, mark, {}, std::move(message))});
 }
 
 bool is_plain_key(std::string_view key) {
@@ -273,7 +273,7 @@ void report_unknown_keys(detail::document_state& document) {
                         unknown_key_message(entry.key, state.asked));
 }
 
-void sort_by_position(std::vector<scenario_error>& errors) {
+void sort_by_position(std::vector<config_error>& errors) {
   std::stable_sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) {
     return std::pair(a.line, a.column) < std::pair(b.line, b.column);
   });
@@ -281,7 +281,7 @@ void sort_by_position(std::vector<scenario_error>& errors) {
 
 std::string too_large_message() {
   return fmt::format("the file is larger than {}",
-                     format_size(size_bytes{scenario_file_bytes_max}));
+                     format_size(size_bytes{config_file_bytes_max}));
 }
 
 std::string read_file(const std::string& path) {
@@ -299,7 +299,7 @@ std::string read_file(const std::string& path) {
   std::array<char, read_chunk_bytes> chunk{};
   while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
     text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
-    if (text.size() > scenario_file_bytes_max)
+    if (text.size() > config_file_bytes_max)
       throw single_error(path, YAML::Mark::null_mark(), too_large_message());
   }
   if (in.bad())
@@ -397,16 +397,16 @@ YAML::Node detail::resolved_node::to_yaml() const {
 
 void detail::document_state::report(const YAML::Mark& mark, std::string key_path,
                                     std::string message) {
-  if (errors.size() >= scenario_errors_max) {
+  if (errors.size() >= config_errors_max) {
     ++errors_dropped;
     return;
   }
   errors.push_back(make_error(file, mark, std::move(key_path), std::move(message)));
 }
 
-// ---- scenario_error, scenario_exception ----
+// ---- config_error, config_exception ----
 
-std::string scenario_error::to_string() const {
+std::string config_error::to_string() const {
   std::string text = file;
   if (line > 0)
     text += fmt::format(":{}:{}", line, column);
@@ -416,10 +416,10 @@ std::string scenario_error::to_string() const {
   return text + message;
 }
 
-scenario_exception::scenario_exception(std::vector<scenario_error> errors)
+config_exception::config_exception(std::vector<config_error> errors)
     : errors_(std::move(errors)) {
   assert(!errors_.empty());
-  for (const scenario_error& error : errors_) {
+  for (const config_error& error : errors_) {
     if (!what_.empty())
       what_ += '\n';
     what_ += error.to_string();
@@ -653,7 +653,7 @@ document_reader document_reader::load_file(const std::string& path) {
 }
 
 document_reader document_reader::load_string(std::string_view text, std::string file_label) {
-  if (text.size() > scenario_file_bytes_max)
+  if (text.size() > config_file_bytes_max)
     throw single_error(file_label, YAML::Mark::null_mark(), too_large_message());
   auto state = std::make_shared<detail::document_state>();
   state->root = parse_root(text, file_label);
@@ -667,7 +667,7 @@ node_reader document_reader::root() {
   return reader;
 }
 
-std::vector<scenario_error> document_reader::check() {
+std::vector<config_error> document_reader::check() {
   detail::document_state& state = *state_;
   if (!state.checked) {
     state.checked = true;
@@ -682,13 +682,13 @@ std::vector<scenario_error> document_reader::check() {
 }
 
 void document_reader::finish() {
-  std::vector<scenario_error> errors = check();
+  std::vector<config_error> errors = check();
   if (!errors.empty())
-    throw scenario_exception(std::move(errors));
+    throw config_exception(std::move(errors));
 }
 
 YAML::Node document_reader::resolved() const { return state_->resolved.to_yaml(); }
 
 const std::string& document_reader::file() const noexcept { return state_->file; }
 
-} // namespace stakecast::sim
+} // namespace stakecast::config

@@ -1,4 +1,4 @@
-// A strict, generic reader for YAML scenario and config files (DESIGN.md, "Scenario
+// A strict, generic reader for YAML scenario files and the node's config (DESIGN.md, "Scenario
 // files"). The schema pulls values out of the document through `node_reader`s; it
 // never touches yaml-cpp itself.
 //
@@ -20,7 +20,7 @@
 // - Every value returned (defaults included) is written, in canonical form (units.hpp),
 //   into the resolved tree at the same path, in the order read. `resolved()` is the
 //   scenario "as resolved": emitting it and reading it again gives the same values.
-// - No input crashes the process: yaml-cpp exceptions become scenario errors.
+// - No input crashes the process: yaml-cpp exceptions become errors of the file.
 //
 // Readers are cheap handles onto the state of one document (shared ownership: a
 // reader may outlive its document_reader). Copies of a reader are the same reader.
@@ -47,18 +47,18 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "sim/scenario/units.hpp"
+#include "actors/config/units.hpp"
 
-namespace stakecast::sim {
+namespace stakecast::config {
 
 /// A file larger than this is refused before parsing. Memory is what it bounds: yaml-cpp
 /// takes about 75 bytes per byte of YAML, and reading all of it about as much again
 /// (measured on a 5.9 MB file of 200k small maps: 437 MB to parse, 1.19 GB peak).
-constexpr std::uint64_t scenario_file_bytes_max = 4 * 1024 * 1024;
+constexpr std::uint64_t config_file_bytes_max = 4 * 1024 * 1024;
 /// Errors beyond this many are counted, not kept.
-constexpr std::size_t scenario_errors_max = 100;
+constexpr std::size_t config_errors_max = 100;
 
-struct scenario_error {
+struct config_error {
   std::string file;
   int line = 0;         ///< 1-based; 0 when the error has no position (a missing file)
   int column = 0;       ///< 1-based; 0 when line is 0
@@ -71,15 +71,15 @@ struct scenario_error {
 };
 
 /// One or more errors of one file. what() is their to_string(), one per line.
-class scenario_exception : public std::exception {
+class config_exception : public std::exception {
 public:
   /// REQUIRES: `errors` is not empty.
-  explicit scenario_exception(std::vector<scenario_error> errors);
-  const std::vector<scenario_error>& errors() const noexcept { return errors_; }
+  explicit config_exception(std::vector<config_error> errors);
+  const std::vector<config_error>& errors() const noexcept { return errors_; }
   const char* what() const noexcept override { return what_.c_str(); }
 
 private:
-  std::vector<scenario_error> errors_;
+  std::vector<config_error> errors_;
   std::string what_;
 };
 
@@ -319,8 +319,8 @@ struct map_entry {
 /// One YAML file, parsed, and the root of its readers.
 class document_reader {
 public:
-  /// Parses `path`. Throws scenario_exception when the file cannot be read, is larger
-  /// than scenario_file_bytes_max, is not valid YAML (with the line and column of the
+  /// Parses `path`. Throws config_exception when the file cannot be read, is larger
+  /// than config_file_bytes_max, is not valid YAML (with the line and column of the
   /// syntax error), is empty, holds several documents, or is not a map at the top.
   static document_reader load_file(const std::string& path);
   /// The same from text; `file_label` names it in errors.
@@ -330,8 +330,8 @@ public:
   node_reader root();
   /// Ends reading: reports unknown keys (once) and returns every error of the file,
   /// sorted by position. REQUIRES: no reader of this document reads after this.
-  std::vector<scenario_error> check();
-  /// check(), then throws scenario_exception if there is any error.
+  std::vector<config_error> check();
+  /// check(), then throws config_exception if there is any error.
   void finish();
   /// A copy of the resolved tree: every value read, defaults included, canonical.
   YAML::Node resolved() const;
@@ -463,4 +463,4 @@ E node_reader::optional_choice(std::string_view key, choices<E> options, E defau
   return index ? options.begin()[*index].second : default_value;
 }
 
-} // namespace stakecast::sim
+} // namespace stakecast::config

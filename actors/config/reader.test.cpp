@@ -2,8 +2,8 @@
 // schemas, and the test checks the values returned, the errors (file, line, column,
 // key path, message, all of them in one pass), and the resolved tree (defaults filled
 // in, canonical units, and a fixed point when read again). A seeded mutation loop
-// checks that no input escapes as anything but a scenario_exception.
-#include "sim/scenario/reader.hpp"
+// checks that no input escapes as anything but a config_exception.
+#include "actors/config/reader.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -17,38 +17,38 @@
 #include <catch2/catch.hpp>
 
 using namespace std::chrono_literals;
-using stakecast::sim::bandwidth_bps;
-using stakecast::sim::document_reader;
-using stakecast::sim::node_reader;
-using stakecast::sim::ratio;
-using stakecast::sim::scenario_error;
-using stakecast::sim::scenario_exception;
-using stakecast::sim::size_bytes;
+using stakecast::config::bandwidth_bps;
+using stakecast::config::document_reader;
+using stakecast::config::node_reader;
+using stakecast::config::ratio;
+using stakecast::config::config_error;
+using stakecast::config::config_exception;
+using stakecast::config::size_bytes;
 using std::chrono::nanoseconds;
 
 namespace {
 
 // The errors of reading `text` (labelled "s.yaml") with `schema`.
 template <class Schema>
-std::vector<scenario_error> errors_of(const std::string& text, Schema schema) {
+std::vector<config_error> errors_of(const std::string& text, Schema schema) {
   document_reader document = document_reader::load_string(text, "s.yaml");
   node_reader root = document.root();
   schema(root);
   return document.check();
 }
 
-std::vector<std::string> lines_of(const std::vector<scenario_error>& errors) {
+std::vector<std::string> lines_of(const std::vector<config_error>& errors) {
   std::vector<std::string> lines;
-  for (const scenario_error& error : errors)
+  for (const config_error& error : errors)
     lines.push_back(error.to_string());
   return lines;
 }
 
 // The one error of loading `text`, which must fail to load.
-scenario_error load_error(const std::string& text) {
+config_error load_error(const std::string& text) {
   try {
     document_reader::load_string(text, "s.yaml");
-  } catch (const scenario_exception& exception) {
+  } catch (const config_exception& exception) {
     REQUIRE(exception.errors().size() == 1);
     return exception.errors().front();
   }
@@ -201,7 +201,7 @@ extra: 1
         document.root();
         document.finish();
       }(),
-      scenario_exception);
+      config_exception);
 }
 
 TEST_CASE("wrong YAML types are reported once without follow-on errors", "[reader]") {
@@ -341,7 +341,7 @@ TEST_CASE("a key that is only tested with has() is still unknown", "[reader]") {
 }
 
 TEST_CASE("parse errors and empty files and other unreadable files are errors", "[reader]") {
-  const scenario_error syntax = load_error("a: [1, 2\nb: 3\n");
+  const config_error syntax = load_error("a: [1, 2\nb: 3\n");
   CHECK(syntax.line == 2);
   CHECK(syntax.column == 2);
   CHECK_THAT(syntax.to_string(), Catch::StartsWith("s.yaml:2:2: invalid YAML: "));
@@ -359,7 +359,7 @@ TEST_CASE("parse errors and empty files and other unreadable files are errors", 
         "s.yaml:1:4: invalid YAML: the referenced anchor is not defined");
   CHECK(load_error("a:\n\tb: 1\n").line == 2);
 
-  CHECK(load_error(std::string(stakecast::sim::scenario_file_bytes_max + 1, '#')).to_string() ==
+  CHECK(load_error(std::string(stakecast::config::config_file_bytes_max + 1, '#')).to_string() ==
         "s.yaml: the file is larger than 4MiB");
 
   CHECK_THROWS_WITH(document_reader::load_file("/nonexistent/s.yaml"),
@@ -387,7 +387,7 @@ TEST_CASE("files are read from disk", "[reader]") {
   CHECK(errors[0].to_string() ==
         path.string() + ":2:12: network.regions: must have at least 1 item, got 0");
 
-  std::ofstream(path) << std::string(stakecast::sim::scenario_file_bytes_max + 1, '#');
+  std::ofstream(path) << std::string(stakecast::config::config_file_bytes_max + 1, '#');
   CHECK_THROWS_WITH(document_reader::load_file(path.string()),
                     path.string() + ": the file is larger than 4MiB");
   std::filesystem::remove(path);
@@ -446,11 +446,11 @@ TEST_CASE("errors beyond the maximum are counted but not kept", "[reader]") {
   for (int i = 0; i < 250; ++i)
     text += "k" + std::to_string(i) + ": 1\n";
   const auto errors = errors_of(text, [](node_reader&) {});
-  REQUIRE(errors.size() == stakecast::sim::scenario_errors_max + 1);
+  REQUIRE(errors.size() == stakecast::config::config_errors_max + 1);
   CHECK(errors.back().to_string() == "s.yaml: 150 more errors not shown");
 }
 
-TEST_CASE("no input escapes as anything but a scenario_exception", "[reader]") {
+TEST_CASE("no input escapes as anything but a config_exception", "[reader]") {
   const std::string base = std::string(good_network) + "faults: {at: [1s, 2s]}\n";
   const std::string alphabet = ":-[]{}\"'&*!|>%@`#,?\n\t \\0aZ9.~";
   std::mt19937 random(7); // seeded: a failure replays
@@ -476,14 +476,14 @@ TEST_CASE("no input escapes as anything but a scenario_exception", "[reader]") {
     }
     try {
       read_all(text);
-    } catch (const scenario_exception&) {
+    } catch (const config_exception&) {
       ++failures;
     }
   }
   CHECK(failures > 0);
   // Deep nesting is refused by yaml-cpp's depth guard, not by the stack.
-  CHECK_THROWS_AS(read_all("a: " + std::string(100'000, '[')), scenario_exception);
-  CHECK_THROWS_AS(read_all(std::string("a: \0b", 5)), scenario_exception);
+  CHECK_THROWS_AS(read_all("a: " + std::string(100'000, '[')), config_exception);
+  CHECK_THROWS_AS(read_all(std::string("a: \0b", 5)), config_exception);
 }
 
 TEST_CASE("a required choice with an empty value is an error and not a crash", "[reader]") {
