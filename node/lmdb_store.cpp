@@ -1,7 +1,9 @@
 #include "node/lmdb_store.hpp"
 
+#include <cassert>
 #include <cerrno>
 #include <set>
+#include <shared_mutex>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -94,13 +96,14 @@ caf::error open_error(const std::filesystem::path& directory, int code) {
 }
 
 caf::error check(const lmdb_options& options) {
-  if (options.map_size_initial_bytes == 0 || options.map_size_initial_bytes > options.map_size_max_bytes)
+  if (options.map_size_initial_bytes == 0 ||
+      options.map_size_initial_bytes > options.map_size_max_bytes)
     return make_error(lmdb_errc::bad_options,
                       fmt::format("map_size_initial_bytes {} must be in 1..map_size_max_bytes ({})",
                                   options.map_size_initial_bytes, options.map_size_max_bytes));
   if (options.map_growth_factor < 2)
-    return make_error(lmdb_errc::bad_options,
-                      fmt::format("map_growth_factor {} must be at least 2", options.map_growth_factor));
+    return make_error(lmdb_errc::bad_options, fmt::format("map_growth_factor {} must be at least 2",
+                                                          options.map_growth_factor));
   if (options.databases_max == 0 || options.databases_max > lmdb_options::databases_limit)
     return make_error(lmdb_errc::bad_options,
                       fmt::format("databases_max {} must be in 1..{}", options.databases_max,
@@ -113,6 +116,38 @@ caf::error check(const lmdb_options& options) {
 }
 
 } // namespace
+
+writer_preferring_mutex::writer_preferring_mutex() {
+  pthread_rwlockattr_t attributes;
+  pthread_rwlockattr_init(&attributes);
+  pthread_rwlockattr_setkind_np(&attributes, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  [[maybe_unused]] const int failed = pthread_rwlock_init(&lock_, &attributes);
+  assert(failed == 0);
+  pthread_rwlockattr_destroy(&attributes);
+}
+
+writer_preferring_mutex::~writer_preferring_mutex() {
+  pthread_rwlock_destroy(&lock_);
+}
+
+// Failures of these are programmer errors (a lock not held, a deadlock): asserted.
+void writer_preferring_mutex::lock() {
+  [[maybe_unused]] const int failed = pthread_rwlock_wrlock(&lock_);
+  assert(failed == 0);
+}
+
+void writer_preferring_mutex::unlock() {
+  pthread_rwlock_unlock(&lock_);
+}
+
+void writer_preferring_mutex::lock_shared() {
+  [[maybe_unused]] const int failed = pthread_rwlock_rdlock(&lock_);
+  assert(failed == 0);
+}
+
+void writer_preferring_mutex::unlock_shared() {
+  pthread_rwlock_unlock(&lock_);
+}
 
 std::string_view to_string(lmdb_errc code) noexcept {
   switch (code) {
@@ -136,11 +171,12 @@ caf::error make_error(lmdb_errc code, std::string_view detail) {
 }
 
 caf::expected<std::unique_ptr<lmdb_store>> lmdb_store::open(const std::filesystem::path& directory,
-                                                          const lmdb_options& options) {
+                                                            const lmdb_options& options) {
   if (auto error = check(options))
     return error;
   std::error_code failure;
-  if (std::filesystem::exists(directory, failure) && !std::filesystem::is_directory(directory, failure))
+  if (std::filesystem::exists(directory, failure) &&
+      !std::filesystem::is_directory(directory, failure))
     failure = std::make_error_code(std::errc::not_a_directory);
   else if (!failure)
     std::filesystem::create_directories(directory, failure);
@@ -177,11 +213,10 @@ caf::expected<std::unique_ptr<lmdb_store>> lmdb_store::open(const std::filesyste
 }
 
 lmdb_store::lmdb_store(MDB_env* env, std::filesystem::path directory, const lmdb_options& options)
-  : env_(env),
-    directory_(std::move(directory)),
-    options_(options),
-    key_size_max_bytes_(static_cast<std::size_t>(mdb_env_get_maxkeysize(env))),
-    reader_slots_(options.readers_max) {}
+    : env_(env), directory_(std::move(directory)), options_(options),
+      key_size_max_bytes_(static_cast<std::size_t>(mdb_env_get_maxkeysize(env))),
+      reader_slots_(options.readers_max) {
+}
 
 lmdb_store::~lmdb_store() {
   mdb_env_close(env_);
@@ -209,9 +244,10 @@ caf::error lmdb_store::load_databases() {
     const std::string name{as_string(key)};
     MDB_dbi handle = 0;
     if (database_of(name + "/") != name + "/")
-      return make_error(lmdb_errc::corrupted,
-                        fmt::format("LMDB store in {}: the main database holds {}, not a database name",
-                                    directory_.string(), shown(name)));
+      return make_error(
+          lmdb_errc::corrupted,
+          fmt::format("LMDB store in {}: the main database holds {}, not a database name",
+                      directory_.string(), shown(name)));
     if (int opened = mdb_dbi_open(txn.get(), name.c_str(), 0, &handle))
       return open_error(directory_, opened);
     databases_.emplace(name + "/", handle);
@@ -290,7 +326,8 @@ void lmdb_store::scan_prefix(std::string_view prefix, const scan_visitor& visit)
         return opened;
       cursor_ptr cursor{raw, &mdb_cursor_close};
       MDB_val key = as_val(prefix), value;
-      int step = mdb_cursor_get(cursor.get(), &key, &value, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+      int step =
+          mdb_cursor_get(cursor.get(), &key, &value, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
       for (; step == 0; step = mdb_cursor_get(cursor.get(), &key, &value, MDB_NEXT)) {
         if (!as_string(key).starts_with(prefix))
           break;
@@ -307,6 +344,8 @@ void lmdb_store::scan_prefix(std::string_view prefix, const scan_visitor& visit)
 }
 
 std::string lmdb_store::write(const write_batch& batch) {
+  if (batch.operations.empty())
+    return {};
   std::set<std::string_view> created;
   std::lock_guard write_lock(write_mutex_);
   for (const auto& operation : batch.operations) {
@@ -317,7 +356,8 @@ std::string lmdb_store::write(const write_batch& batch) {
                          shown(operation.key));
     if (operation.key.size() > key_size_max_bytes_)
       return fmt::format("key {} is {} bytes, more than the limit of {}; nothing of the batch "
-                         "was written", shown(operation.key), operation.key.size(), key_size_max_bytes_);
+                         "was written",
+                         shown(operation.key), operation.key.size(), key_size_max_bytes_);
     if (!databases_.contains(database))
       created.insert(database);
   }
@@ -337,7 +377,8 @@ std::string lmdb_store::write(const write_batch& batch) {
       continue;
     if (code == MDB_MAP_FULL)
       return fmt::format("store full: map size limit of {} bytes reached in {}; nothing of the "
-                         "batch was written", options_.map_size_max_bytes, directory_.string());
+                         "batch was written",
+                         options_.map_size_max_bytes, directory_.string());
     return fmt::format("store write failed in {}: {}{}; nothing of the batch was written",
                        directory_.string(), mdb_strerror(code),
                        code == MDB_PANIC ? " (the store must be reopened)" : "");
@@ -384,6 +425,7 @@ int lmdb_store::try_write(const write_batch& batch, bool creates_databases) {
   }
   if (int code = mdb_txn_commit(txn.release())) // frees the transaction, even on failure
     return code;
+  assert(opened.empty() || creates_databases);
   databases_.merge(opened);
   return 0;
 }
@@ -395,16 +437,16 @@ bool lmdb_store::grow_map() {
   const std::uint64_t current = info.me_mapsize;
   if (current >= options_.map_size_max_bytes)
     return false;
-  const std::uint64_t grown =
-      current > options_.map_size_max_bytes / options_.map_growth_factor
-          ? options_.map_size_max_bytes
-          : current * options_.map_growth_factor;
+  const std::uint64_t grown = current > options_.map_size_max_bytes / options_.map_growth_factor
+                                  ? options_.map_size_max_bytes
+                                  : current * options_.map_growth_factor;
   if (int code = mdb_env_set_mapsize(env_, grown)) {
     spdlog::error("LMDB store in {}: growing the map to {} bytes failed: {}", directory_.string(),
                   grown, mdb_strerror(code));
     return false;
   }
-  spdlog::info("LMDB store in {}: map grown from {} to {} bytes", directory_.string(), current, grown);
+  spdlog::info("LMDB store in {}: map grown from {} to {} bytes", directory_.string(), current,
+               grown);
   return true;
 }
 
@@ -426,8 +468,9 @@ lmdb_stats lmdb_store::stats() const {
       MDB_stat stat{};
       if (int code = mdb_stat(txn, handle, &stat))
         return code;
-      result.databases.push_back({name.substr(0, name.size() - 1), stat.ms_entries,
-                                  stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages});
+      result.databases.push_back(
+          {name.substr(0, name.size() - 1), stat.ms_entries,
+           stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages});
     }
     return 0;
   });

@@ -28,14 +28,16 @@
 // `map_size_initial_bytes`; when a batch does not fit it aborts, multiplies the map by
 // `map_growth_factor` (at most `map_size_max_bytes`) and tries again. Growing the map
 // needs every transaction of this process to be finished, so transactions hold a
-// shared lock and the resize an exclusive one.
+// shared lock and the resize an exclusive one (writer-preferring, so reads cannot
+// starve it).
 //
 // Concurrency: `get`, `scan_prefix` (through `for_each_prefix`), `write` and `stats`
 // may be called from any number of threads at once. Reads run in parallel (LMDB read
 // transactions with MDB_NOTLS, so a transaction is not tied to its thread, at most
 // `readers_max` at once: more wait for a slot); writes are serialized. A scan's
 // visitor runs inside a read transaction: REQUIRES: it does not call back into the
-// store, and the key and value it sees are valid only during the call.
+// store (its shared lock is not recursive: with a writer waiting, that deadlocks), and
+// the key and value it sees are valid only during the call.
 //
 // One process opens a directory once (LMDB's locks break if a process opens the same
 // environment twice); a second `open` of it in the same process is an error.
@@ -49,10 +51,11 @@
 #include <memory>
 #include <mutex>
 #include <semaphore>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <pthread.h>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -125,12 +128,30 @@ struct lmdb_stats {
   std::vector<lmdb_database_stats> databases;
 };
 
+/// A shared mutex under which no new reader starts while a writer waits (glibc's
+/// writer-preferring rwlock). std::shared_mutex lets readers in ahead of a waiting
+/// writer, so steady reads would starve a map resize for as long as they last.
+class writer_preferring_mutex {
+public:
+  writer_preferring_mutex();
+  ~writer_preferring_mutex();
+  writer_preferring_mutex(const writer_preferring_mutex&) = delete;
+  writer_preferring_mutex& operator=(const writer_preferring_mutex&) = delete;
+  void lock();
+  void unlock();
+  void lock_shared();
+  void unlock_shared();
+
+private:
+  pthread_rwlock_t lock_;
+};
+
 class lmdb_store final : public world::store {
 public:
   /// Opens (creating it and the directory if missing) the environment in `directory`.
   /// The error names the directory and what is wrong with it.
   static caf::expected<std::unique_ptr<lmdb_store>> open(const std::filesystem::path& directory,
-                                                        const lmdb_options& options = {});
+                                                         const lmdb_options& options = {});
 
   /// REQUIRES: no call on the store is running.
   ~lmdb_store() override;
@@ -170,7 +191,7 @@ private:
   /// Serializes writers (LMDB allows one write transaction).
   std::mutex write_mutex_;
   /// Shared by every transaction, exclusive to resize the map or publish new handles.
-  mutable std::shared_mutex env_mutex_;
+  mutable writer_preferring_mutex env_mutex_;
   mutable std::counting_semaphore<lmdb_options::readers_limit> reader_slots_;
   /// "name/" -> handle, in scan order. Changed only under both locks above.
   std::map<std::string, unsigned int, std::less<>> databases_;

@@ -13,7 +13,6 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -160,9 +159,9 @@ TEST_CASE("lmdb store scans in the same bytewise order as the memory store", "[n
   temp_dir dir;
   storage::memory_store oracle;
   batch all;
-  for (std::string_view key : {"a/x", "a/", "a/\xff", "a/x/y", "a-b/y", "ab/z", "a0/w", "b/1",
-                               "b/10", "b/2", "chain/tip", "content/00/manifest",
-                               "content/00/segment/00000001", "content/01/manifest"})
+  for (std::string_view key :
+       {"a/x", "a/", "a/\xff", "a/x/y", "a-b/y", "ab/z", "a0/w", "b/1", "b/10", "b/2", "chain/tip",
+        "content/00/manifest", "content/00/segment/00000001", "content/01/manifest"})
     all.put(std::string{key}, bytes_of(key));
   REQUIRE(oracle.write(all).empty());
   {
@@ -229,10 +228,12 @@ TEST_CASE("the storage actor's contents survive a reopen of the lmdb store", "[n
     auto failed = [&](const caf::error& error) { errors.push_back(core::describe(error)); };
     if (store.get(storage::manifest_key(content)) == std::nullopt) {
       self->request(actor, std::chrono::seconds(10), storage::put_manifest_atom::value, content,
-                    bytes_of("manifest")).receive([](caf::ok_atom) {}, failed);
+                    bytes_of("manifest"))
+          .receive([](caf::ok_atom) {}, failed);
       for (std::uint32_t index : {2u, 0u})
         self->request(actor, std::chrono::seconds(10), storage::put_segment_atom::value, content,
-                      index, wire::payload::materialized(segment)).receive([](caf::ok_atom) {}, failed);
+                      index, wire::payload::materialized(segment))
+            .receive([](caf::ok_atom) {}, failed);
     }
     self->request(actor, std::chrono::seconds(10), storage::load_contents_atom::value)
         .receive([&](const std::vector<storage::stored_content>& contents) { loaded = contents; },
@@ -283,7 +284,7 @@ TEST_CASE("lmdb store grows its map from 1 MiB to hold 20 MiB", "[node][lmdb]") 
     CHECK(store->get(fmt::format("content/{:04}", i)) == pattern(node::mebibyte_bytes, i));
 }
 
-TEST_CASE("a batch beyond the map size limit fails whole and the store stays usable",
+TEST_CASE("lmdb store refuses a batch beyond the map size limit whole and stays usable",
           "[node][lmdb]") {
   temp_dir dir;
   lmdb_options options;
@@ -315,7 +316,7 @@ TEST_CASE("a batch beyond the map size limit fails whole and the store stays usa
   CHECK(store->get("content/0") == pattern(node::mebibyte_bytes, 9));
 }
 
-TEST_CASE("a damaged data file or an unusable directory is an error value on open",
+TEST_CASE("lmdb store open gives an error value for a damaged file or an unusable directory",
           "[node][lmdb]") {
   temp_dir dir;
   const auto data = dir.path / "data.mdb";
@@ -360,7 +361,7 @@ TEST_CASE("a damaged data file or an unusable directory is an error value on ope
   expect_error(dir.path / "fresh", node::lmdb_errc::bad_options, "databases_max", bad);
 }
 
-TEST_CASE("readers on several threads never see half a batch while a writer grows the map",
+TEST_CASE("lmdb store readers on several threads never see half a batch while the map grows",
           "[node][lmdb]") {
   // Each batch i sets "a/counter" and "b/counter" to i (two databases) with a
   // 64 KiB filler, and every tenth batch opens a new database: readers must see the
@@ -371,9 +372,9 @@ TEST_CASE("readers on several threads never see half a batch while a writer grow
   options.map_size_initial_bytes = node::mebibyte_bytes;
   options.databases_max = 32;
   auto store = open_store(dir.path, options);
-  constexpr std::uint32_t batches = 200;
+  constexpr std::uint32_t batches = 120;
   constexpr int readers = 3;
-  constexpr int reads_max = 200000;
+  constexpr int reads_max = 2000000;
   std::atomic<bool> writing{true};
   std::atomic<int> torn{0}, backwards{0};
   std::atomic<std::uint64_t> reads{0};
@@ -426,7 +427,7 @@ TEST_CASE("readers on several threads never see half a batch while a writer grow
   CHECK(store->get("a/counter") == bytes_of(std::to_string(batches)));
 }
 
-TEST_CASE("a write that hits the file size limit fails and keeps the committed data",
+TEST_CASE("lmdb store write that hits the file size limit fails and keeps committed data",
           "[node][lmdb]") {
   // A forked child lowers RLIMIT_FSIZE to the data file's size (SIGXFSZ ignored, so
   // growing the file fails with EFBIG, as on a full disk), writes, reopens and reports
