@@ -364,9 +364,9 @@ TEST_CASE("lmdb store open gives an error value for a damaged file or an unusabl
 TEST_CASE("lmdb store readers on several threads never see half a batch while the map grows",
           "[node][lmdb]") {
   // Each batch i sets "a/counter" and "b/counter" to i (two databases) with a
-  // 64 KiB filler, and every tenth batch opens a new database: readers must see the
-  // two counters equal and never going back, while the map grows under them and new
-  // database handles are published.
+  // 64 KiB filler, and every tenth batch opens a new database "d<i/10>": readers must
+  // see the two counters equal, never going back, and exactly i/10 new databases,
+  // while the map grows under them and new database handles are published.
   temp_dir dir;
   lmdb_options options;
   options.map_size_initial_bytes = node::mebibyte_bytes;
@@ -387,14 +387,17 @@ TEST_CASE("lmdb store readers on several threads never see half a batch while th
       unsigned long last = 0;
       for (int i = 0; i < reads_max && writing.load(); ++i) {
         std::optional<unsigned long> a, b;
+        unsigned long opened = 0;
         store->for_each_prefix("", [&](std::string_view key, core::byte_span value) {
           if (key == "a/counter")
             a = counter_of(value);
           if (key == "b/counter")
             b = counter_of(value);
-          return key != "b/counter"; // the rest is filler
+          if (key.ends_with("/opened"))
+            ++opened;
+          return !key.starts_with("f/"); // the rest is filler
         });
-        if (a != b)
+        if (a != b || opened != a.value_or(0) / 10)
           ++torn;
         if (a && *a < last)
           ++backwards;
