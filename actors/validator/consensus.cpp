@@ -18,6 +18,13 @@ bool is_known_kind(std::uint8_t kind) noexcept {
 
 } // namespace
 
+consensus_config consensus_config::for_block_interval(std::int64_t block_interval_ms) noexcept {
+  consensus_config config;
+  config.timeout_propose_ms = block_interval_ms + 2000;
+  config.timeout_propose_delta_ms = std::max<std::int64_t>(500, block_interval_ms / 2);
+  return config;
+}
+
 std::int64_t consensus_config::timeout_ms(consensus_step step, std::uint32_t round) const noexcept {
   const auto rounds = static_cast<std::int64_t>(round);
   switch (step) {

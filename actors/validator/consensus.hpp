@@ -101,6 +101,12 @@ struct consensus_config {
   /// The timeout of `step` in `round`.
   std::int64_t timeout_ms(consensus_step step, std::uint32_t round) const noexcept;
 
+  /// The timeouts for a chain whose target block time is `block_interval_ms`: the
+  /// proposer waits up to a block time after the previous block, and its block must
+  /// still arrive (Tendermint's 3 s for 1 s blocks); the vote steps keep Tendermint's
+  /// 1 s, and every round adds half.
+  static consensus_config for_block_interval(std::int64_t block_interval_ms) noexcept;
+
   constexpr bool is_valid() const noexcept {
     return timeout_propose_ms > 0 && timeout_propose_ms <= timeout_setting_ms_max &&
            timeout_prevote_ms > 0 && timeout_prevote_ms <= timeout_setting_ms_max &&

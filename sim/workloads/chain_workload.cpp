@@ -175,15 +175,7 @@ void chain_workload::spawn(simulation& sim, node_index node) {
   const auto block_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(params_.block_time).count();
   config.block_interval_ms = block_ms;
-  // The engine's timeouts from the block time: the proposer waits up to a block time
-  // after the previous block, and its block must still arrive (Tendermint's 3 s for
-  // 1 s blocks); the vote steps keep Tendermint's 1 s, and every round adds half.
-  config.engine.timeout_propose_ms = block_ms + 2000;
-  config.engine.timeout_propose_delta_ms = std::max<std::int64_t>(500, block_ms / 2);
-  config.engine.timeout_prevote_ms = 1000;
-  config.engine.timeout_prevote_delta_ms = 500;
-  config.engine.timeout_precommit_ms = 1000;
-  config.engine.timeout_precommit_delta_ms = 500;
+  config.engine = validator::consensus_config::for_block_interval(block_ms);
   if (!is_byzantine(validator_ids_[index]))
     config.on_commit = [this, &sim](const validator::commit_report& report) {
       on_commit(sim, report);
