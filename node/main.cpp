@@ -1,11 +1,13 @@
 // The `stakecast` executable: the composition root, and the one place that sees both
 // worlds. The simulator's commands (sim, bench) come from sim/; the real node's
-// commands will come from node/. Nothing below this file crosses between them.
+// commands (init, node, status, wallet, devnet) from node/. Nothing below this file
+// crosses between them.
 #include <cstdio>
 #include <exception>
 
 #include <CLI/CLI.hpp>
 
+#include "node/commands.hpp"
 #include "sim/commands.hpp"
 
 int main(int argc, char** argv) {
@@ -13,7 +15,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "stakecast 0.1.0");
   int exit_code = 0;
+  // Options of the top level (--home) may also follow the subcommand.
+  app.fallthrough();
   stakecast::sim::add_commands(app, exit_code);
+  stakecast::node::add_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

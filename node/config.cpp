@@ -1,0 +1,189 @@
+#include "node/config.hpp"
+
+#include <charconv>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace stakecast::node {
+
+namespace {
+
+using config::bounds;
+using config::node_reader;
+
+constexpr std::string_view role_names[] = {"validator", "masternode", "viewer"};
+
+std::chrono::milliseconds millis(std::chrono::nanoseconds value) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(value);
+}
+
+void read_roles(node_reader& root, node_config& out) {
+  out.validator = out.masternode = out.viewer = false;
+  if (!root.has("roles")) {
+    out.viewer = true;
+    root.optional_list("roles");
+    return;
+  }
+  auto items = root.list("roles", {.max = std::size(role_names)});
+  for (auto& item : items) {
+    const auto name = item.as<std::string>();
+    if (name == "validator")
+      out.validator = true;
+    else if (name == "masternode")
+      out.masternode = true;
+    else if (name == "viewer")
+      out.viewer = true;
+    else
+      item.error(fmt::format("unknown role {}: the roles are validator, masternode and viewer",
+                             config::in_quotes(name)));
+  }
+  if (out.validator && out.masternode)
+    root.error_at("roles", "a node is a validator or a masternode, not both: they are distinct "
+                           "accounts on the chain, and the node's key is its one account");
+}
+
+void read_peers(node_reader& root, node_config& out) {
+  for (auto& item : root.optional_list("peers", {.max = node_config::peers_max})) {
+    peer_address peer;
+    const auto id_text = item.required<std::string>("id");
+    if (const auto id = core::hash256::from_hex(id_text))
+      peer.id = *id;
+    else if (!id_text.empty())
+      item.error_at("id", "must be a node id: 64 hex digits (the node's public key)");
+    peer.address = item.required<endpoint>("address");
+    if (peer.address.port == 0)
+      item.error_at("address", "a peer's port must not be 0");
+    out.peers.push_back(std::move(peer));
+  }
+}
+
+node_config read(config::document_reader document) {
+  node_config out;
+  auto root = document.root();
+  read_roles(root, out);
+  out.listen = root.optional<endpoint>("listen", out.listen);
+  const auto gateway = root.optional<std::string>("gateway", out.gateway->to_string());
+  if (gateway == "off") {
+    out.gateway.reset();
+  } else if (auto parsed = parse_endpoint(gateway)) {
+    out.gateway = *parsed.value;
+  } else {
+    root.error_at("gateway", parsed.error + ", or off");
+  }
+  read_peers(root, out);
+
+  using namespace std::chrono_literals;
+  auto chain = root.optional_section("chain");
+  out.block_interval = millis(chain.optional<std::chrono::nanoseconds>(
+      "block_interval", out.block_interval, {.min = 100ms, .max = 1h}));
+  out.tick = millis(chain.optional<std::chrono::nanoseconds>("tick", out.tick, {.min = 100ms, .max = 1min}));
+
+  auto store = root.optional_section("store");
+  out.map_size_bytes = store
+                           .optional<config::size_bytes>("map_size", {out.map_size_bytes},
+                                                         {.min = config::size_bytes{1 << 20}})
+                           .value;
+  out.map_size_max_bytes = store
+                               .optional<config::size_bytes>("map_size_max", {out.map_size_max_bytes},
+                                                             {.min = config::size_bytes{1 << 20}})
+                               .value;
+  if (out.map_size_max_bytes < out.map_size_bytes)
+    store.error_at("map_size_max", "must be at least map_size");
+
+  auto transport = root.optional_section("transport");
+  out.connections_max =
+      transport.optional<std::uint32_t>("connections_max", out.connections_max, {1, 65536});
+  out.handshake_timeout = millis(transport.optional<std::chrono::nanoseconds>(
+      "handshake_timeout", out.handshake_timeout, {.min = 100ms, .max = 1min}));
+  out.idle_timeout = millis(transport.optional<std::chrono::nanoseconds>(
+      "idle_timeout", out.idle_timeout, {.min = 1s, .max = 24h}));
+
+  auto service = root.optional_section("service");
+  out.deposit_micro = service.optional<std::uint64_t>("deposit", out.deposit_micro, {.min = 1});
+  out.receipt_interval = millis(service.optional<std::chrono::nanoseconds>(
+      "receipt_interval", out.receipt_interval, {.min = 100ms, .max = 1h}));
+  out.claim_interval = millis(service.optional<std::chrono::nanoseconds>(
+      "claim_interval", out.claim_interval, {.min = 1s, .max = 24h}));
+
+  auto log = root.optional_section("log");
+  out.log_level = log.optional_one_of("level", {"trace", "debug", "info", "warn", "error", "off"},
+                                      out.log_level);
+  document.finish();
+  return out;
+}
+
+} // namespace
+
+std::string endpoint::to_string() const {
+  return fmt::format("{}:{}", host, port);
+}
+
+config::parse_result<endpoint> parse_endpoint(std::string_view text) {
+  using result = config::parse_result<endpoint>;
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0)
+    return result::failure(fmt::format("expected host:port, got {}", config::in_quotes(text)));
+  const auto host = text.substr(0, colon);
+  for (const char c : host)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-'))
+      return result::failure(
+          fmt::format("host {} may hold only letters, digits, '.' and '-'", config::in_quotes(host)));
+  const auto port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (error != std::errc{} || end != port_text.data() + port_text.size() || port > 65535)
+    return result::failure(fmt::format("port {} must be a number from 0 to 65535",
+                                       config::in_quotes(port_text)));
+  return result::success({std::string(host), static_cast<std::uint16_t>(port)});
+}
+
+node_config load_node_config(const std::filesystem::path& file) {
+  return read(config::document_reader::load_file(file.string()));
+}
+
+node_config parse_node_config(std::string_view text, std::string label) {
+  return read(config::document_reader::load_string(text, std::move(label)));
+}
+
+std::string to_yaml(const node_config& c) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "roles" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  if (c.validator)
+    out << "validator";
+  if (c.masternode)
+    out << "masternode";
+  if (c.viewer)
+    out << "viewer";
+  out << YAML::EndSeq;
+  out << YAML::Key << "listen" << YAML::Value << c.listen.to_string();
+  out << YAML::Key << "gateway" << YAML::Value << (c.gateway ? c.gateway->to_string() : "off");
+  out << YAML::Key << "peers" << YAML::Value << YAML::BeginSeq;
+  for (const auto& peer : c.peers)
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "id" << YAML::Value << peer.id.to_hex()
+        << YAML::Key << "address" << YAML::Value << peer.address.to_string() << YAML::EndMap;
+  out << YAML::EndSeq;
+  const auto duration = [](std::chrono::milliseconds value) { return config::format_duration(value); };
+  out << YAML::Key << "chain" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "block_interval" << YAML::Value << duration(c.block_interval);
+  out << YAML::Key << "tick" << YAML::Value << duration(c.tick) << YAML::EndMap;
+  out << YAML::Key << "store" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "map_size" << YAML::Value << config::format_size({c.map_size_bytes});
+  out << YAML::Key << "map_size_max" << YAML::Value << config::format_size({c.map_size_max_bytes})
+      << YAML::EndMap;
+  out << YAML::Key << "transport" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "connections_max" << YAML::Value << c.connections_max;
+  out << YAML::Key << "handshake_timeout" << YAML::Value << duration(c.handshake_timeout);
+  out << YAML::Key << "idle_timeout" << YAML::Value << duration(c.idle_timeout) << YAML::EndMap;
+  out << YAML::Key << "service" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "deposit" << YAML::Value << c.deposit_micro;
+  out << YAML::Key << "receipt_interval" << YAML::Value << duration(c.receipt_interval);
+  out << YAML::Key << "claim_interval" << YAML::Value << duration(c.claim_interval) << YAML::EndMap;
+  out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "level" << YAML::Value << c.log_level << YAML::EndMap;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+} // namespace stakecast::node

@@ -1,0 +1,120 @@
+// The node's config file and home folder: a config reads back what to_yaml wrote,
+// mistakes are named by file, line and key, and a home is made once with a private key
+// and a genesis that parses. Each test writes only into its own temporary folder.
+#include <filesystem>
+#include <fstream>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "node/config.hpp"
+#include "node/home.hpp"
+
+namespace node = stakecast::node;
+namespace fs = std::filesystem;
+using Catch::Contains;
+
+namespace {
+
+struct temporary_folder {
+  fs::path path;
+  explicit temporary_folder(std::string_view name)
+      : path(fs::temp_directory_path() / fmt::format("stakecast-{}-{}", name, ::getpid())) {
+    fs::remove_all(path);
+  }
+  ~temporary_folder() { fs::remove_all(path); }
+};
+
+std::string error_of(std::string_view text) {
+  try {
+    node::parse_node_config(text, "config.yaml");
+  } catch (const stakecast::config::config_exception& error) {
+    return error.what();
+  }
+  return "";
+}
+
+} // namespace
+
+TEST_CASE("a node config reads back what to_yaml wrote", "[node][config]") {
+  node::node_config config;
+  config.validator = false;
+  config.masternode = true;
+  config.viewer = false;
+  config.listen = {"127.0.0.1", 7701};
+  config.gateway.reset();
+  config.peers.push_back({stakecast::core::hash256::from_hex(std::string(64, 'a')).value(),
+                          {"localhost", 7702}});
+  config.block_interval = std::chrono::milliseconds(2500);
+  config.map_size_bytes = 128ull << 20;
+  config.claim_interval = std::chrono::milliseconds(45'000);
+  const auto read = node::parse_node_config(node::to_yaml(config), "written.yaml");
+  CHECK_FALSE(read.validator);
+  CHECK(read.masternode);
+  CHECK_FALSE(read.viewer);
+  CHECK(read.listen == config.listen);
+  CHECK_FALSE(read.gateway.has_value());
+  REQUIRE(read.peers.size() == 1);
+  CHECK(read.peers[0].id == config.peers[0].id);
+  CHECK(read.peers[0].address == config.peers[0].address);
+  CHECK(read.block_interval == config.block_interval);
+  CHECK(read.map_size_bytes == config.map_size_bytes);
+  CHECK(read.claim_interval == config.claim_interval);
+}
+
+TEST_CASE("a node config names its mistakes by line and key", "[node][config]") {
+  CHECK_THAT(error_of("roles: [validator, miner]\n"), Contains("config.yaml:1:") && Contains("miner"));
+  CHECK_THAT(error_of("listen: 127.0.0.1\n"), Contains("listen") && Contains("host:port"));
+  CHECK_THAT(error_of("listen: 127.0.0.1:70000\n"), Contains("65535"));
+  CHECK_THAT(error_of("chain: {block_interval: 5}\n"), Contains("chain.block_interval"));
+  CHECK_THAT(error_of("store: {map_size: 1GiB, map_size_max: 2MiB}\n"),
+             Contains("store.map_size_max"));
+  CHECK_THAT(error_of("peers:\n  - {id: 12, address: 127.0.0.1:1}\n"),
+             Contains("peers[0].id") && Contains("64 hex digits"));
+  CHECK_THAT(error_of("gateways: off\n"), Contains("gateways") && Contains("unknown"));
+  CHECK_THAT(error_of("roles: [validator, masternode]\n"), Contains("not both"));
+  CHECK(error_of("roles: [viewer]\n").empty());
+}
+
+TEST_CASE("init makes a home once with a private key and a one-node chain", "[node][config]") {
+  temporary_folder folder("home");
+  const node::home_folder home{folder.path};
+  node::init_options options;
+  options.config.validator = true;
+  const auto made = node::init_home(home, options);
+  REQUIRE(made);
+
+  struct stat status {};
+  REQUIRE(::stat(home.key_file().c_str(), &status) == 0);
+  CHECK((status.st_mode & 0777) == 0600);
+  const auto key = node::load_key(home);
+  REQUIRE(key);
+  CHECK(key.value->public_key().to_hex() == *made.value);
+
+  const auto genesis = node::load_genesis(home);
+  REQUIRE(genesis);
+  REQUIRE(genesis.value->validators.size() == 1);
+  CHECK(genesis.value->validators[0].id == key.value->public_key());
+  CHECK(genesis.value->masternodes.empty());
+  CHECK(node::load_node_config(home.config_file()).validator);
+
+  const auto again = node::init_home(home, options);
+  REQUIRE_FALSE(again);
+  CHECK_THAT(again.error, Contains("already holds a node"));
+}
+
+TEST_CASE("a key that others can read or that is not hex is refused", "[node][config]") {
+  temporary_folder folder("key");
+  const node::home_folder home{folder.path};
+  CHECK_THAT(node::load_key(home).error, Contains("stakecast init"));
+  fs::create_directories(folder.path);
+  REQUIRE(node::write_key(home, stakecast::core::hash256{}).empty());
+  CHECK(node::load_key(home));
+  ::chmod(home.key_file().c_str(), 0644);
+  CHECK_THAT(node::load_key(home).error, Contains("readable by others"));
+  ::chmod(home.key_file().c_str(), 0600);
+  std::ofstream(home.key_file(), std::ios::trunc) << "not a key\n";
+  CHECK_THAT(node::load_key(home).error, Contains("64 hex digits"));
+}

@@ -1,0 +1,409 @@
+#include "node/runtime.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "actors/core/record_codec.hpp"
+#include "actors/validator/rules/transaction.hpp"
+#include "actors/validator/validator.hpp"
+#include "node/chain_client.hpp"
+#include "node/gateway.hpp"
+#include "node/lmdb_store.hpp"
+#include "node/prometheus_metrics.hpp"
+#include "node/tls_transport.hpp"
+
+namespace stakecast::node {
+
+namespace {
+
+/// How long the API waits for the chain client; below the gateway's read timeout.
+constexpr std::chrono::milliseconds api_query_timeout{5000};
+
+struct system_clock final : world::clock {
+  world::utc_time now_utc() const override {
+    return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now());
+  }
+};
+
+/// Which actor of the node receives which inbound messages. Filled before the
+/// transport starts and never changed after (see runtime.hpp).
+class inbox_routes {
+public:
+  void bind(world::message_set types, caf::actor receiver) {
+    routes_.emplace_back(types, std::move(receiver));
+  }
+  void deliver(world::inbound message) const {
+    const auto bit = world::type_bit(message.body);
+    for (const auto& [types, receiver] : routes_)
+      if ((types & bit) != 0) {
+        caf::anon_send(receiver, std::move(message));
+        return;
+      }
+    // No actor of this node handles it (a role the node does not have): dropped.
+  }
+
+private:
+  std::vector<std::pair<world::message_set, caf::actor>> routes_;
+};
+
+/// The node's world::transport: the TLS transport, plus local delivery of messages
+/// the node sends itself.
+class node_transport final : public world::transport {
+public:
+  node_transport(core::node_id self, const inbox_routes& routes, tls_transport& remote)
+      : self_(self), routes_(routes), remote_(remote) {}
+
+  void send(const core::node_id& to, wire::message message) override {
+    if (to == self_)
+      routes_.deliver(world::inbound{self_, std::move(message)});
+    else
+      remote_.send(to, std::move(message));
+  }
+
+private:
+  core::node_id self_;
+  const inbox_routes& routes_;
+  tls_transport& remote_;
+};
+
+std::unique_ptr<caf::actor_system_config> actor_config() {
+  auto config = std::make_unique<caf::actor_system_config>();
+  config->set("scheduler.max-threads", std::max(2u, std::thread::hardware_concurrency()));
+  config->set("logger.file-verbosity", caf::atom("quiet"));
+  config->set("logger.console-verbosity", caf::atom("quiet"));
+  return config;
+}
+
+api_response error_response(unsigned status, std::string message) {
+  return {status, {{"error", std::move(message)}}};
+}
+
+} // namespace
+
+struct node_runtime::parts {
+  home_folder home;
+  node_config config;
+  std::optional<core::key_pair> key;
+  rules::genesis genesis;
+  core::hash256 chain;
+  core::direct_verifier signatures;
+  std::unique_ptr<lmdb_store> store;
+  std::unique_ptr<prometheus_metrics> metrics;
+  system_clock clock;
+  inbox_routes routes;
+  std::unique_ptr<tls_transport> remote;
+  std::unique_ptr<node_transport> network;
+  std::unique_ptr<caf::actor_system_config> actor_config;
+  std::unique_ptr<caf::actor_system> system;
+  std::vector<caf::actor> actors;
+  chain_client_actor client;
+  std::unique_ptr<gateway> http;
+  std::uint64_t seed = 0;
+
+  world::node_context context() {
+    return {key->public_key(), seed, &clock, network.get(), store.get(), metrics.get()};
+  }
+
+  std::string start_world();
+  void spawn_actors();
+  std::string start_network();
+  api_response answer(const api_request& request);
+  api_response account(const core::node_id& id);
+  api_response submit(const std::string& body);
+  std::optional<wire::chain_answer> query(const core::node_id& account, std::string& error);
+  nlohmann::json status();
+  void stop();
+};
+
+std::string node_runtime::parts::start_world() {
+  auto loaded_key = load_key(home);
+  if (!loaded_key)
+    return loaded_key.error;
+  key.emplace(std::move(*loaded_key.value));
+  auto loaded_genesis = load_genesis(home);
+  if (!loaded_genesis)
+    return loaded_genesis.error;
+  genesis = std::move(*loaded_genesis.value);
+  chain = rules::chain_id(genesis);
+  if (config.validator && std::none_of(genesis.validators.begin(), genesis.validators.end(),
+                                       [&](const auto& v) { return v.id == key->public_key(); }))
+    return fmt::format("the config gives this node the validator role, but {} does not name "
+                       "its key {} among the validators",
+                       home.genesis_file().string(), key->public_key().to_hex());
+  lmdb_options store_options;
+  store_options.map_size_initial_bytes = config.map_size_bytes;
+  store_options.map_size_max_bytes = config.map_size_max_bytes;
+  auto opened = lmdb_store::open(home.data_dir(), store_options);
+  if (!opened)
+    return error_text(opened.error());
+  store = std::move(*opened);
+  metrics = std::make_unique<prometheus_metrics>();
+  auto random = fresh_seed();
+  if (!random)
+    return random.error;
+  seed = random.value->prefix64();
+
+  transport_options options;
+  options.listen_host = config.listen.host;
+  options.listen_port = config.listen.port;
+  options.connections_max = config.connections_max;
+  options.handshake_timeout_ms = static_cast<std::uint32_t>(config.handshake_timeout.count());
+  options.idle_timeout_ms = static_cast<std::uint32_t>(config.idle_timeout.count());
+  remote = std::make_unique<tls_transport>(*key, options, [this](world::inbound message) {
+    routes.deliver(std::move(message));
+  });
+  network = std::make_unique<node_transport>(key->public_key(), routes, *remote);
+  actor_config = node::actor_config();
+  system = std::make_unique<caf::actor_system>(*actor_config);
+  return {};
+}
+
+void node_runtime::parts::spawn_actors() {
+  std::vector<core::node_id> validators;
+  for (const auto& v : genesis.validators)
+    validators.push_back(v.id);
+  if (config.validator) {
+    validator::validator_config settings;
+    settings.genesis = genesis;
+    settings.key_seed = key->seed();
+    settings.signatures = &signatures;
+    settings.tick_ms = config.tick.count();
+    settings.block_interval_ms = config.block_interval.count();
+    settings.engine = validator::consensus_config::for_block_interval(config.block_interval.count());
+    auto actor = system->spawn(validator::validator, context(), std::move(settings));
+    routes.bind(validator::validator_messages, caf::actor_cast<caf::actor>(actor));
+    actors.push_back(caf::actor_cast<caf::actor>(actor));
+    // The node's own queries go to its own validator: it has the state at hand.
+    validators = {key->public_key()};
+  }
+  chain_client_config client_config;
+  client_config.validators = std::move(validators);
+  client = system->spawn(chain_client, context(), std::move(client_config));
+  routes.bind(chain_client_messages, caf::actor_cast<caf::actor>(client));
+  actors.push_back(caf::actor_cast<caf::actor>(client));
+}
+
+std::string node_runtime::parts::start_network() {
+  if (auto error = remote->start())
+    return fmt::format("cannot listen on {}: {}", config.listen.to_string(), error_text(error));
+  for (const auto& peer : config.peers)
+    if (auto error = remote->set_address(peer.id, peer.address.host, peer.address.port))
+      return fmt::format("peer {}: {}", peer.address.to_string(), error_text(error));
+  if (!config.gateway)
+    return {};
+  gateway_options options;
+  options.address = config.gateway->host;
+  options.port = config.gateway->port;
+  gateway_services services;
+  services.metrics = metrics->registry();
+  services.api = [this](const api_request& request) { return answer(request); };
+  std::string error;
+  http = gateway::start(options, std::move(services), error);
+  if (!http)
+    return fmt::format("cannot start the gateway on {}: {}", config.gateway->to_string(), error);
+  return {};
+}
+
+std::optional<wire::chain_answer> node_runtime::parts::query(const core::node_id& account,
+                                                             std::string& error) {
+  std::optional<wire::chain_answer> answer;
+  caf::scoped_actor self{*system};
+  self->request(client, api_query_timeout, account_query_atom::value, account)
+      .receive([&](const wire::chain_answer& a) { answer = a; },
+               [&](const caf::error& e) { error = system->render(e); });
+  return answer;
+}
+
+api_response node_runtime::parts::account(const core::node_id& id) {
+  std::string error;
+  const auto answer = query(id, error);
+  if (!answer)
+    return error_response(503, "the chain did not answer: " + error);
+  return {200,
+          {{"account", id.to_hex()},
+           {"height", answer->height},
+           {"balance", answer->balance},
+           {"nonce", answer->nonce},
+           {"jailed", answer->jailed}}};
+}
+
+api_response node_runtime::parts::submit(const std::string& body) {
+  const auto parsed = nlohmann::json::parse(body, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object() || !parsed.contains("tx") ||
+      !parsed["tx"].is_string())
+    return error_response(400, "expected a JSON object {\"tx\": \"<hex of a signed transaction>\"}");
+  auto bytes = core::from_hex(parsed["tx"].get<std::string>());
+  if (!bytes)
+    return error_response(400, "tx: not hex");
+  if (bytes->size() > wire::chain_tx_bytes_max)
+    return error_response(413, fmt::format("tx: {} bytes, at most {}", bytes->size(),
+                                           wire::chain_tx_bytes_max));
+  auto tx = core::decode_record<rules::transaction>(*bytes, "transaction");
+  if (!tx)
+    return error_response(400, "tx: not a transaction: " + system->render(tx.error()));
+  if (tx->chain != chain)
+    return error_response(400, "tx: signed for another chain");
+  if (!rules::verify(*tx, signatures))
+    return error_response(400, "tx: bad signature");
+  caf::anon_send(client, submit_tx_atom::value, std::move(*bytes));
+  return {202, {{"hash", rules::tx_hash(*tx).to_hex()}, {"nonce", tx->nonce}}};
+}
+
+api_response node_runtime::parts::answer(const api_request& request) {
+  auto path = std::string_view(request.target);
+  path = path.substr(0, path.find('?'));
+  if (path == "/api/status" && request.method == "GET")
+    return {200, status()};
+  if (path.starts_with("/api/account/") && request.method == "GET") {
+    const auto id = core::hash256::from_hex(path.substr(std::string_view("/api/account/").size()));
+    if (!id)
+      return error_response(400, "an account is 64 hex digits");
+    return account(*id);
+  }
+  if (path == "/api/tx" && request.method == "POST")
+    return submit(request.body);
+  return error_response(404, fmt::format("no API at {} {}", request.method, path));
+}
+
+void node_runtime::parts::stop() {
+  http.reset();
+  if (remote)
+    remote->stop();
+  for (const auto& actor : actors)
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  actors.clear();
+  client = nullptr;
+  if (system)
+    system->await_all_actors_done();
+  system.reset();
+  network.reset();
+  remote.reset();
+  store.reset();
+}
+
+nlohmann::json node_runtime::parts::status() {
+  auto& p = *this;
+  nlohmann::json roles = nlohmann::json::array();
+  if (p.config.validator)
+    roles.push_back("validator");
+  if (p.config.masternode)
+    roles.push_back("masternode");
+  if (p.config.viewer)
+    roles.push_back("viewer");
+  const auto transport_counters = p.remote->stats();
+  const auto store_stats = p.store->stats();
+  nlohmann::json out = {{"id", p.key->public_key().to_hex()},
+                        {"chain", p.chain.to_hex()},
+                        {"chain_name", p.genesis.chain_name},
+                        {"roles", roles},
+                        {"listen", fmt::format("{}:{}", p.config.listen.host, p.remote->listening_port())},
+                        {"transport",
+                         {{"connections_open", transport_counters.connections_open},
+                          {"frames_in", transport_counters.frames_in},
+                          {"frames_out", transport_counters.frames_out},
+                          {"protocol_errors", transport_counters.protocol_errors},
+                          {"handshake_failures", transport_counters.handshake_failures}}},
+                        {"store", {{"used_bytes", store_stats.used_bytes}, {"map_size_bytes", store_stats.map_size_bytes}}}};
+  std::string error;
+  if (const auto answer = p.query(p.key->public_key(), error)) {
+    out["height"] = answer->height;
+    out["balance"] = answer->balance;
+  } else {
+    out["height"] = nullptr;
+    out["chain_error"] = error;
+  }
+  return out;
+}
+
+nlohmann::json node_runtime::status() {
+  return parts_->status();
+}
+
+node_runtime::node_runtime(std::unique_ptr<parts> state) : parts_(std::move(state)) {}
+
+node_runtime::~node_runtime() {
+  parts_->stop();
+}
+
+core::node_id node_runtime::id() const noexcept {
+  return parts_->key->public_key();
+}
+
+std::uint16_t node_runtime::listen_port() const noexcept {
+  return parts_->remote->listening_port();
+}
+
+std::optional<std::uint16_t> node_runtime::gateway_port() const noexcept {
+  if (!parts_->http)
+    return std::nullopt;
+  return parts_->http->port();
+}
+
+result<std::unique_ptr<node_runtime>> node_runtime::start(const home_folder& home,
+                                                          node_config config) {
+  using out = result<std::unique_ptr<node_runtime>>;
+  auto state = std::make_unique<parts>();
+  state->home = home;
+  state->config = std::move(config);
+  if (auto error = state->start_world(); !error.empty()) {
+    state->stop();
+    return out::failure(error);
+  }
+  state->spawn_actors();
+  if (auto error = state->start_network(); !error.empty()) {
+    state->stop();
+    return out::failure(error);
+  }
+  return out::success(std::unique_ptr<node_runtime>(new node_runtime(std::move(state))));
+}
+
+int run_node(const home_folder& home) {
+  node_config config;
+  try {
+    config = load_node_config(home.config_file());
+  } catch (const config::config_exception& error) {
+    std::fprintf(stderr, "%s\n", error.what());
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  // Signals are waited for, not handled: the main thread blocks them and sigwait()s.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto started = node_runtime::start(home, config);
+  if (!started) {
+    spdlog::error("{}", started.error);
+    return 1;
+  }
+  auto& node = **started.value;
+  if (auto problem = write_file_atomically(home.pid_file(), fmt::format("{}\n", ::getpid()));
+      !problem.empty())
+    spdlog::warn("{}", problem);
+  spdlog::info("node {} listening on {}:{}{}", node.id().to_hex(), config.listen.host,
+               node.listen_port(),
+               node.gateway_port() ? fmt::format(", gateway on http://{}:{}", config.gateway->host,
+                                                 *node.gateway_port())
+                                   : std::string{});
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("stopping on signal {}", signal);
+  started.value->reset();
+  std::error_code ignored;
+  std::filesystem::remove(home.pid_file(), ignored);
+  return 0;
+}
+
+} // namespace stakecast::node
