@@ -1,5 +1,7 @@
 #include "node/home.hpp"
 
+#include "actors/core/error.hpp"
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -24,16 +26,6 @@ constexpr std::uint64_t genesis_file_bytes_max = 64ull << 20;
 /// Balances of a development chain, in tokens: enough to bond, stake and pay.
 constexpr rules::amount development_balance_tokens = 1'000'000;
 
-} // namespace
-
-std::string error_text(const caf::error& error) {
-  const auto& context = error.context();
-  if (context.match_elements<std::string>())
-    return context.get_as<std::string>(0);
-  return caf::to_string(error);
-}
-
-namespace {
 
 std::string system_error_text(int code) {
   return std::error_code(code, std::generic_category()).message();
@@ -146,7 +138,7 @@ result<rules::genesis> load_genesis(const home_folder& home) {
   auto parsed = rules::parse_genesis(*text.value);
   if (!parsed)
     return out::failure(
-        fmt::format("{}: {}", home.genesis_file().string(), error_text(parsed.error())));
+        fmt::format("{}: {}", home.genesis_file().string(), core::describe(parsed.error())));
   return out::success(std::move(*parsed));
 }
 
@@ -202,7 +194,7 @@ result<std::string> init_home(const home_folder& home, const init_options& optio
       return out::failure(text.error);
     if (auto parsed = rules::parse_genesis(*text.value); !parsed)
       return out::failure(
-          fmt::format("{}: {}", options.genesis->string(), error_text(parsed.error())));
+          fmt::format("{}: {}", options.genesis->string(), core::describe(parsed.error())));
     genesis_text = std::move(*text.value);
   } else {
     std::vector<core::node_id> validators;

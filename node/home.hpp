@@ -74,9 +74,6 @@ rules::genesis development_genesis(const std::vector<core::node_id>& validators,
                                               const std::vector<peer_address>& masternodes,
                                               const std::vector<core::node_id>& accounts);
 
-/// The text of a caf::error from our own code: its message, without CAF's wrapping.
-std::string error_text(const caf::error& error);
-
 /// Writes `text` to `path` through a temporary file and a rename, so that a crash
 /// leaves the old file or the new one, never half of one.
 std::string write_file_atomically(const std::filesystem::path& path, std::string_view text);

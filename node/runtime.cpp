@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "actors/core/error.hpp"
 #include "actors/core/record_codec.hpp"
 #include "actors/validator/rules/transaction.hpp"
 #include "actors/validator/validator.hpp"
@@ -145,7 +146,7 @@ std::string node_runtime::parts::start_world() {
   store_options.map_size_max_bytes = config.map_size_max_bytes;
   auto opened = lmdb_store::open(home.data_dir(), store_options);
   if (!opened)
-    return error_text(opened.error());
+    return core::describe(opened.error());
   store = std::move(*opened);
   metrics = std::make_unique<prometheus_metrics>();
   auto random = fresh_seed();
@@ -195,10 +196,10 @@ void node_runtime::parts::spawn_actors() {
 
 std::string node_runtime::parts::start_network() {
   if (auto error = remote->start())
-    return fmt::format("cannot listen on {}: {}", config.listen.to_string(), error_text(error));
+    return fmt::format("cannot listen on {}: {}", config.listen.to_string(), core::describe(error));
   for (const auto& peer : config.peers)
     if (auto error = remote->set_address(peer.id, peer.address.host, peer.address.port))
-      return fmt::format("peer {}: {}", peer.address.to_string(), error_text(error));
+      return fmt::format("peer {}: {}", peer.address.to_string(), core::describe(error));
   if (!config.gateway)
     return {};
   gateway_options options;
@@ -220,7 +221,7 @@ std::optional<wire::chain_answer> node_runtime::parts::query(const core::node_id
   caf::scoped_actor self{*system};
   self->request(client, api_query_timeout, account_query_atom::value, account)
       .receive([&](const wire::chain_answer& a) { answer = a; },
-               [&](const caf::error& e) { error = system->render(e); });
+               [&](const caf::error& e) { error = core::describe(e); });
   return answer;
 }
 
@@ -250,7 +251,7 @@ api_response node_runtime::parts::submit(const std::string& body) {
                                            wire::chain_tx_bytes_max));
   auto tx = core::decode_record<rules::transaction>(*bytes, "transaction");
   if (!tx)
-    return error_response(400, "tx: not a transaction: " + system->render(tx.error()));
+    return error_response(400, "tx: not a transaction: " + core::describe(tx.error()));
   if (tx->chain != chain)
     return error_response(400, "tx: signed for another chain");
   if (!rules::verify(*tx, signatures))
