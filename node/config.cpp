@@ -22,7 +22,6 @@ void read_roles(node_reader& root, node_config& out) {
   out.validator = out.masternode = out.viewer = false;
   if (!root.has("roles")) {
     out.viewer = true;
-    root.optional_list("roles");
     return;
   }
   auto items = root.list("roles", {.max = std::size(role_names)});
@@ -115,6 +114,17 @@ node_config read(config::document_reader document) {
 
 } // namespace
 
+std::vector<std::string_view> node_config::roles() const {
+  std::vector<std::string_view> names;
+  if (validator)
+    names.push_back("validator");
+  if (masternode)
+    names.push_back("masternode");
+  if (viewer)
+    names.push_back("viewer");
+  return names;
+}
+
 std::string endpoint::to_string() const {
   return fmt::format("{}:{}", host, port);
 }
@@ -150,12 +160,8 @@ std::string to_yaml(const node_config& c) {
   YAML::Emitter out;
   out << YAML::BeginMap;
   out << YAML::Key << "roles" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-  if (c.validator)
-    out << "validator";
-  if (c.masternode)
-    out << "masternode";
-  if (c.viewer)
-    out << "viewer";
+  for (const auto role : c.roles())
+    out << std::string(role);
   out << YAML::EndSeq;
   out << YAML::Key << "listen" << YAML::Value << c.listen.to_string();
   out << YAML::Key << "gateway" << YAML::Value << (c.gateway ? c.gateway->to_string() : "off");

@@ -81,6 +81,9 @@ struct node_config {
   std::chrono::milliseconds claim_interval{30'000};
 
   std::string log_level = "info";
+
+  /// The names of the node's roles, in the order the config lists them.
+  std::vector<std::string_view> roles() const;
 };
 
 /// Reads `file`. Throws config::config_exception naming every error of the file.

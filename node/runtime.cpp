@@ -293,21 +293,16 @@ void node_runtime::parts::stop() {
 }
 
 nlohmann::json node_runtime::parts::status() {
-  auto& p = *this;
   nlohmann::json roles = nlohmann::json::array();
-  if (p.config.validator)
-    roles.push_back("validator");
-  if (p.config.masternode)
-    roles.push_back("masternode");
-  if (p.config.viewer)
-    roles.push_back("viewer");
-  const auto transport_counters = p.remote->stats();
-  const auto store_stats = p.store->stats();
-  nlohmann::json out = {{"id", p.key->public_key().to_hex()},
-                        {"chain", p.chain.to_hex()},
-                        {"chain_name", p.genesis.chain_name},
+  for (const auto role : config.roles())
+    roles.push_back(role);
+  const auto transport_counters = remote->stats();
+  const auto store_stats = store->stats();
+  nlohmann::json out = {{"id", key->public_key().to_hex()},
+                        {"chain", chain.to_hex()},
+                        {"chain_name", genesis.chain_name},
                         {"roles", roles},
-                        {"listen", fmt::format("{}:{}", p.config.listen.host, p.remote->listening_port())},
+                        {"listen", fmt::format("{}:{}", config.listen.host, remote->listening_port())},
                         {"transport",
                          {{"connections_open", transport_counters.connections_open},
                           {"frames_in", transport_counters.frames_in},
@@ -316,7 +311,7 @@ nlohmann::json node_runtime::parts::status() {
                           {"handshake_failures", transport_counters.handshake_failures}}},
                         {"store", {{"used_bytes", store_stats.used_bytes}, {"map_size_bytes", store_stats.map_size_bytes}}}};
   std::string error;
-  if (const auto answer = p.query(p.key->public_key(), error)) {
+  if (const auto answer = query(key->public_key(), error)) {
     out["height"] = answer->height;
     out["balance"] = answer->balance;
   } else {

@@ -457,16 +457,25 @@ struct tls_transport::impl {
                      [this, c](const error_code& ec, std::size_t) { on_header(c, ec); });
   }
 
-  void on_header(const connection_pointer& c, const error_code& ec) {
-    std::lock_guard lock(mutex_);
+  /// After an I/O completion, with the mutex held: false when the connection is
+  /// closed or the operation failed (the connection is then closed here and counted
+  /// as lost); otherwise notes the activity and returns true.
+  bool completed(const connection_pointer& c, const error_code& ec, std::string_view operation) {
     if (c->closed)
-      return;
+      return false;
     if (ec) {
       ++stats_.connections_lost;
-      close(c, "read: " + ec.message());
-      return;
+      close(c, fmt::format("{}: {}", operation, ec.message()));
+      return false;
     }
     c->last_activity = steady_clock::now();
+    return true;
+  }
+
+  void on_header(const connection_pointer& c, const error_code& ec) {
+    std::lock_guard lock(mutex_);
+    if (!completed(c, ec, "read"))
+      return;
     auto length = wire::decode_frame_header(c->header);
     if (!length || *length > options_.frame_bytes_max) {
       ++stats_.protocol_errors;
@@ -490,14 +499,8 @@ struct tls_transport::impl {
   void on_body(const connection_pointer& c, const error_code& ec) {
     {
       std::lock_guard lock(mutex_);
-      if (c->closed)
+      if (!completed(c, ec, "read"))
         return;
-      if (ec) {
-        ++stats_.connections_lost;
-        close(c, "read: " + ec.message());
-        return;
-      }
-      c->last_activity = steady_clock::now();
     }
     if (c->body.size() < c->body_bytes) {
       read_body(c);
@@ -556,14 +559,8 @@ struct tls_transport::impl {
 
   void on_written(const connection_pointer& c, const error_code& ec, std::size_t written) {
     std::lock_guard lock(mutex_);
-    if (c->closed)
+    if (!completed(c, ec, "write"))
       return;
-    if (ec) {
-      ++stats_.connections_lost;
-      close(c, "write: " + ec.message());
-      return;
-    }
-    c->last_activity = steady_clock::now();
     c->write_offset += written;
     if (c->write_offset < c->write_buffer.size()) {
       write_chunk(c);
