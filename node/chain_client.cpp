@@ -35,7 +35,8 @@ chain_client_actor::behavior_type chain_client(client_pointer self, world::node_
         found->second.deliver(*answer);
         self->state.pending.erase(found);
       },
-      [self](account_query_atom, const core::node_id& account) {
+      [self](account_query_atom, const core::node_id& account,
+             const std::vector<core::content_id>& contents) {
         auto& state = self->state;
         auto promise = self->make_response_promise<wire::chain_answer>();
         if (state.pending.size() >= chain_client_config::pending_max) {
@@ -46,7 +47,10 @@ chain_client_actor::behavior_type chain_client(client_pointer self, world::node_
         const auto id = state.next_query_id++;
         const auto& validator = next_validator(state);
         state.pending.emplace(id, promise);
-        state.context.network->send(validator, wire::chain_query{id, account, {}});
+        auto asked = contents; // beyond the limit the codec would refuse the message
+        if (asked.size() > wire::chain_query_contents_max)
+          asked.resize(wire::chain_query_contents_max);
+        state.context.network->send(validator, wire::chain_query{id, account, {}, std::move(asked)});
         self->delayed_send(self, state.config.query_timeout, query_timeout_atom::value, id);
         return promise;
       },

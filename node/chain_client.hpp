@@ -49,8 +49,10 @@ struct chain_client_config {
 
 using chain_client_actor = caf::typed_actor<
     caf::reacts_to<world::inbound>,
-    /// The committed state of an account: balance, nonce, height, jailed.
-    caf::replies_to<account_query_atom, core::node_id>::with<wire::chain_answer>,
+    /// The committed state of an account (balance, nonce, height, jailed) and the
+    /// placements of at most wire::chain_query_contents_max contents.
+    caf::replies_to<account_query_atom, core::node_id, std::vector<core::content_id>>::with<
+        wire::chain_answer>,
     /// Sends an encoded, signed transaction (rules::transaction) to a validator.
     caf::replies_to<submit_tx_atom, core::byte_buffer>::with<caf::ok_atom>,
     caf::reacts_to<query_timeout_atom, std::uint64_t>>;
@@ -58,7 +60,9 @@ using chain_client_actor = caf::typed_actor<
 struct chain_client_state {
   world::node_context context;
   chain_client_config config;
-  std::uint64_t next_query_id = 1;
+  /// Other actors of the node ask validators too (a masternode's service agent, from
+  /// 1 up) and every chain_answer reaches each of them: the client's ids start apart.
+  std::uint64_t next_query_id = std::uint64_t{1} << 62;
   std::size_t next_validator = 0;
   std::map<std::uint64_t, caf::typed_response_promise<wire::chain_answer>> pending;
   static inline const char* name = "chain_client";

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -13,7 +14,10 @@
 
 #include "actors/core/record_codec.hpp"
 #include "actors/validator/rules/transaction.hpp"
+#include "actors/config/units.hpp"
+#include "actors/core/manifest.hpp"
 #include "node/devnet.hpp"
+#include "node/publication.hpp"
 #include "node/http_client.hpp"
 #include "node/runtime.hpp"
 
@@ -22,7 +26,9 @@ namespace stakecast::node {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr auto api_timeout = 10s;
+constexpr auto api_timeout = 30s;
+/// A segment through the gateway: the swarm may still be fetching it.
+constexpr auto content_timeout = 90s;
 
 /// Operating failures (1) and bad input (2), reported at the edge of each command.
 struct command_error {
@@ -68,8 +74,8 @@ endpoint gateway_of(const home_folder& home) {
 }
 
 nlohmann::json call(const home_folder& home, std::string_view method, std::string_view target,
-                    std::string_view body = {}) {
-  auto reply = http_request(gateway_of(home), method, target, body, api_timeout);
+                    std::string_view body = {}, const http_fields& fields = {}) {
+  auto reply = http_request(gateway_of(home), method, target, body, api_timeout, fields);
   if (!reply)
     fail(1, reply.error + " (is the node running? `stakecast node --home " + home.root.string() + "`)");
   auto json = nlohmann::json::parse(reply.value->body, nullptr, false);
@@ -224,6 +230,159 @@ void add_wallet(CLI::App& app, std::optional<std::string>& home_flag, int& exit_
            [](const core::node_id& to, rules::amount value) { return rules::unbond_body{to, value}; });
 }
 
+/// The running node's publishing token, as an Authorization field.
+http_fields token_of(const home_folder& home) {
+  auto token = read_file(home.api_token_file(), 1024);
+  if (!token)
+    fail(1, token.error + " (is the node running? it writes the token when it starts)");
+  auto text = std::move(*token.value);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+    text.pop_back();
+  return {{"Authorization", "Bearer " + text}};
+}
+
+/// Reads `count` bytes of `file` at `offset`.
+core::byte_buffer read_at(std::ifstream& file, const std::string& path, std::uint64_t offset,
+                          std::size_t count) {
+  core::byte_buffer bytes(count);
+  file.seekg(static_cast<std::streamoff>(offset));
+  file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(count));
+  if (static_cast<std::size_t>(file.gcount()) != count)
+    fail(1, fmt::format("{}: cannot read {} bytes at {} (did it change?)", path, count, offset));
+  return bytes;
+}
+
+void add_publish(CLI::App& app, std::optional<std::string>& home_flag, int& exit_code) {
+  auto* publish = app.add_subcommand("publish", "Publish a file (a video) from this node");
+  struct arguments {
+    std::string file;
+    std::string title;
+    std::string bitrate;
+    std::string segment_duration = "2s";
+    std::uint32_t replicas = 0;
+  };
+  auto args = std::make_shared<arguments>();
+  publish->add_option("file", args->file, "The file to publish, e.g. an MP4")->required();
+  publish->add_option("--title", args->title, "Title (default: the file name)");
+  publish->add_option("--bitrate", args->bitrate,
+                      "Its bitrate, e.g. 3Mbps (default: from an MP4's duration, else 4Mbps)");
+  publish->add_option("--segment-duration", args->segment_duration, "Play time of one segment")
+      ->capture_default_str();
+  publish->add_option("--replicas", args->replicas, "Masternodes to hold it (default: the chain's)");
+  publish->callback(guarded(exit_code, [&, args] {
+    const auto home = default_home(home_flag);
+    const auto duration = config::parse_duration(args->segment_duration);
+    if (!duration)
+      fail(2, fmt::format("--segment-duration '{}': {}", args->segment_duration, duration.error));
+    std::optional<std::uint32_t> bitrate;
+    if (!args->bitrate.empty()) {
+      const auto parsed = config::parse_bandwidth(args->bitrate);
+      if (!parsed || parsed.value->value < 1 || parsed.value->value > UINT32_MAX)
+        fail(2, fmt::format("--bitrate '{}': expected a bandwidth like 3Mbps", args->bitrate));
+      bitrate = static_cast<std::uint32_t>(parsed.value->value);
+    }
+    const std::string title =
+        args->title.empty() ? std::filesystem::path(args->file).filename().string() : args->title;
+    auto made = make_publication(args->file, title, bitrate,
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(*duration.value));
+    if (!made)
+      fail(2, made.error);
+    const auto& manifest = made.value->manifest;
+    const auto id = core::id_of(manifest);
+    const auto fields = token_of(home);
+    const auto encoded = core::encode_manifest(manifest);
+    call(home, "POST", "/api/content",
+         std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()), fields);
+    std::ifstream file(args->file, std::ios::binary);
+    for (std::uint32_t i = 0; i < manifest.segments.size(); ++i) {
+      const auto& segment = manifest.segments[i];
+      const auto bytes = read_at(file, args->file, segment.offset_bytes, segment.size_bytes);
+      call(home, "POST", fmt::format("/api/content/{}/segment/{}", id.to_hex(), i),
+           std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), fields);
+    }
+    call(home, "POST", fmt::format("/api/content/{}/publish", id.to_hex()), "{}", fields);
+    fmt::print("content {}\n{} bytes, {} segments of about {} ms at {} bit/s\n", id.to_hex(),
+               manifest.content_bytes, manifest.segments.size(),
+               manifest.segments.front().duration_ms, manifest.bitrate_bps);
+    auto genesis = load_genesis(home);
+    if (!genesis)
+      fail(2, genesis.error);
+    const std::uint32_t replicas =
+        args->replicas == 0 ? genesis.value->params.replicas_default : args->replicas;
+    submit(home, rules::publish_content_body{id, manifest.merkle_root,
+                                             core::block_count(manifest.content_bytes),
+                                             manifest.content_bytes, replicas});
+    fmt::print("play it: stakecast play {}\n", id.to_hex());
+  }));
+}
+
+void add_get(CLI::App& app, std::optional<std::string>& home_flag, int& exit_code) {
+  auto* get = app.add_subcommand("get", "Download a content through this node, verified");
+  auto id_text = std::make_shared<std::string>();
+  auto output = std::make_shared<std::string>();
+  get->add_option("id", *id_text, "The content id")->required();
+  get->add_option("-o,--output", *output, "Where to write it")->required();
+  get->callback(guarded(exit_code, [&, id_text, output] {
+    const auto home = default_home(home_flag);
+    const auto id = core::hash256::from_hex(*id_text);
+    if (!id)
+      fail(2, fmt::format("content '{}': expected 64 hex digits", *id_text));
+    const auto started = std::chrono::steady_clock::now();
+    const auto info = call(home, "GET", "/api/content/" + id->to_hex());
+    auto encoded = core::from_hex(info["manifest"].get<std::string>());
+    auto manifest = encoded ? core::decode_manifest(*encoded) : caf::expected<core::manifest>(caf::sec::invalid_argument);
+    if (!manifest || core::validate(*manifest) || core::id_of(*manifest) != *id)
+      fail(1, "the node answered a manifest that is not this content's");
+    const auto temporary = *output + ".part";
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out)
+      fail(1, fmt::format("cannot write {}", temporary));
+    const endpoint gateway = gateway_of(home);
+    for (std::uint32_t i = 0; i < manifest->segments.size(); ++i) {
+      const auto& segment = manifest->segments[i];
+      const auto range = fmt::format("bytes={}-{}", segment.offset_bytes,
+                                     segment.offset_bytes + segment.size_bytes - 1);
+      auto reply = http_request(gateway, "GET", "/content/" + id->to_hex(), {}, content_timeout,
+                                {{"Range", range}});
+      if (!reply)
+        fail(1, fmt::format("segment {}: {}", i, reply.error));
+      if (reply.value->status != 206 && reply.value->status != 200)
+        fail(1, fmt::format("segment {}: the gateway answered {}: {}", i, reply.value->status,
+                            reply.value->body));
+      const auto& body = reply.value->body;
+      const core::byte_span bytes(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
+      if (!core::matches_segment(*manifest, i, bytes))
+        fail(1, fmt::format("segment {}: {} bytes that fail verification against the manifest", i,
+                            body.size()));
+      out.write(body.data(), static_cast<std::streamsize>(body.size()));
+    }
+    out.close();
+    if (!out)
+      fail(1, fmt::format("cannot write {} (disk full?)", temporary));
+    std::filesystem::rename(temporary, *output);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    fmt::print("{}: {} bytes, verified, in {:.2f} s ({:.1f} MB/s)\n", *output,
+               manifest->content_bytes, seconds,
+               static_cast<double>(manifest->content_bytes) / 1e6 / std::max(seconds, 1e-9));
+  }));
+}
+
+void add_play(CLI::App& app, std::optional<std::string>& home_flag, int& exit_code) {
+  auto* play = app.add_subcommand("play", "Print the gateway URL a browser or VLC plays a content at");
+  auto id_text = std::make_shared<std::string>();
+  play->add_option("id", *id_text, "The content id")->required();
+  play->callback(guarded(exit_code, [&, id_text] {
+    const auto home = default_home(home_flag);
+    const auto id = core::hash256::from_hex(*id_text);
+    if (!id)
+      fail(2, fmt::format("content '{}': expected 64 hex digits", *id_text));
+    const auto info = call(home, "GET", "/api/content/" + id->to_hex());
+    fmt::print("{} ({} bytes)\nhttp://{}/content/{}\n", info["title"].get<std::string>(),
+               info["size_bytes"].get<std::uint64_t>(), gateway_of(home).to_string(), id->to_hex());
+  }));
+}
+
 void print_nodes(const std::vector<devnet_node>& nodes) {
   for (const auto& node : nodes) {
     const std::string roles = node.config.validator    ? "validator"
@@ -288,6 +447,9 @@ void add_commands(CLI::App& app, int& exit_code) {
     fmt::print("{}\n", call(home, "GET", "/api/status").dump(2));
   }));
   add_wallet(app, *home_flag, exit_code);
+  add_publish(app, *home_flag, exit_code);
+  add_get(app, *home_flag, exit_code);
+  add_play(app, *home_flag, exit_code);
   add_devnet(app, exit_code);
 }
 

@@ -104,6 +104,11 @@ node_config read(config::document_reader document) {
       "receipt_interval", out.receipt_interval, {.min = 100ms, .max = 1h}));
   out.claim_interval = millis(service.optional<std::chrono::nanoseconds>(
       "claim_interval", out.claim_interval, {.min = 1s, .max = 24h}));
+  out.uplink_bps = service
+                       .optional<config::bandwidth_bps>("uplink", config::bandwidth_bps{out.uplink_bps},
+                                                        {.min = config::bandwidth_bps{1e6}})
+                       .value;
+  out.upload_slots = service.optional<std::uint32_t>("upload_slots", out.upload_slots, {1, 64});
 
   auto log = root.optional_section("log");
   out.log_level = log.optional_one_of("level", {"trace", "debug", "info", "warn", "error", "off"},
@@ -185,7 +190,10 @@ std::string to_yaml(const node_config& c) {
   out << YAML::Key << "service" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "deposit" << YAML::Value << c.deposit_micro;
   out << YAML::Key << "receipt_interval" << YAML::Value << duration(c.receipt_interval);
-  out << YAML::Key << "claim_interval" << YAML::Value << duration(c.claim_interval) << YAML::EndMap;
+  out << YAML::Key << "claim_interval" << YAML::Value << duration(c.claim_interval);
+  out << YAML::Key << "uplink" << YAML::Value
+      << config::format_bandwidth(config::bandwidth_bps{c.uplink_bps});
+  out << YAML::Key << "upload_slots" << YAML::Value << c.upload_slots << YAML::EndMap;
   out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "level" << YAML::Value << c.log_level << YAML::EndMap;
   out << YAML::EndMap;

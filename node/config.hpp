@@ -79,6 +79,10 @@ struct node_config {
   std::uint64_t deposit_micro = 1'000'000;
   std::chrono::milliseconds receipt_interval{10'000};
   std::chrono::milliseconds claim_interval{30'000};
+  /// What this node's uploads may use (masternode and viewer), in bits per second.
+  double uplink_bps = 1e9;
+  /// Segments a masternode sends at once.
+  std::uint32_t upload_slots = 16;
 
   std::string log_level = "info";
 

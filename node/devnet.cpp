@@ -105,6 +105,9 @@ std::string make_devnet(const devnet_options& options) {
     config.listen = {"127.0.0.1", *listen.value};
     config.gateway = endpoint{"127.0.0.1", *gateway.value};
     config.block_interval = options.block_interval;
+    // A devnet shows the paid service within seconds: receipts and claims come often.
+    config.receipt_interval = std::chrono::seconds(2);
+    config.claim_interval = std::chrono::seconds(5);
   }
   std::vector<core::node_id> validators(ids.begin(), ids.begin() + options.validators);
   std::vector<peer_address> masternodes;

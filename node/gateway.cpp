@@ -268,7 +268,7 @@ void connection::serve_api(const http::request<http::string_body>& request) {
   if (!gateway_.services.api)
     return send(error_response(http::status::not_found, "no api here", version, keep_alive));
   api_request call{std::string(view(request.method_string())), std::string(view(request.target())),
-                   request.body()};
+                   request.body(), std::string(view(request[http::field::authorization]))};
   api_response answer;
   try {
     answer = gateway_.services.api(call);

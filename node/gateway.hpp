@@ -71,6 +71,7 @@ struct api_request {
   std::string method; // "GET" or "POST"
   std::string target; // path and query, e.g. "/api/status?verbose=1"
   std::string body;   // at most body_bytes_max
+  std::string authorization; // the Authorization header, "" when absent
 };
 
 struct api_response {

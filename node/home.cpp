@@ -42,17 +42,27 @@ home_folder default_home(const std::optional<std::string>& flag) {
   return {fs::path(user_home != nullptr ? user_home : ".") / ".stakecast"};
 }
 
-std::string write_file_atomically(const fs::path& path, std::string_view text) {
+std::string write_file_atomically(const fs::path& path, std::string_view text, bool owner_only) {
   const auto temporary = fs::path(path.string() + ".tmp");
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out)
-      return fmt::format("cannot write {}: {}", temporary.string(), system_error_text(errno));
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.flush();
-    if (!out)
-      return fmt::format("cannot write {}: {}", temporary.string(), system_error_text(errno));
+  // Created with its final mode: an owner-only file is never readable by others.
+  const int descriptor =
+      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, owner_only ? 0600 : 0644);
+  if (descriptor < 0)
+    return fmt::format("cannot write {}: {}", temporary.string(), system_error_text(errno));
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const auto n = ::write(descriptor, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      const int saved = errno;
+      ::close(descriptor);
+      return fmt::format("cannot write {}: {}", temporary.string(), system_error_text(saved));
+    }
+    written += static_cast<std::size_t>(n);
   }
+  if (::close(descriptor) != 0)
+    return fmt::format("cannot write {}: {}", temporary.string(), system_error_text(errno));
   std::error_code error;
   fs::rename(temporary, path, error);
   if (error)

@@ -36,6 +36,8 @@ struct home_folder {
 
   std::filesystem::path config_file() const { return root / "config.yaml"; }
   std::filesystem::path key_file() const { return root / "node.key"; }
+  /// Written by a running node (mode 0600): the token its publishing API asks for.
+  std::filesystem::path api_token_file() const { return root / "api.token"; }
   std::filesystem::path genesis_file() const { return root / "genesis.json"; }
   std::filesystem::path data_dir() const { return root / "data"; }
   std::filesystem::path pid_file() const { return root / "node.pid"; }
@@ -75,8 +77,9 @@ rules::genesis development_genesis(const std::vector<core::node_id>& validators,
                                               const std::vector<core::node_id>& accounts);
 
 /// Writes `text` to `path` through a temporary file and a rename, so that a crash
-/// leaves the old file or the new one, never half of one.
-std::string write_file_atomically(const std::filesystem::path& path, std::string_view text);
+/// leaves the old file or the new one, never half of one. `owner_only`: mode 0600.
+std::string write_file_atomically(const std::filesystem::path& path, std::string_view text,
+                                  bool owner_only = false);
 /// The whole file, or what went wrong.
 result<std::string> read_file(const std::filesystem::path& path, std::uint64_t bytes_max);
 

@@ -15,7 +15,7 @@ namespace asio = boost::asio;
 
 result<http_reply> http_request(const endpoint& server, std::string_view method,
                                 std::string_view target, std::string_view body,
-                                std::chrono::milliseconds timeout) {
+                                std::chrono::milliseconds timeout, const http_fields& fields) {
   using out = result<http_reply>;
   const auto where = server.to_string();
   try {
@@ -30,6 +30,8 @@ result<http_reply> http_request(const endpoint& server, std::string_view method,
         beast::string_view(target.data(), target.size()), 11};
     request.set(http::field::host, where);
     request.set(http::field::connection, "close");
+    for (const auto& [name, value] : fields)
+      request.set(name, value);
     if (!body.empty()) {
       request.set(http::field::content_type, "application/json");
       request.body() = std::string(body);

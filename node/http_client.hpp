@@ -8,6 +8,8 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "node/config.hpp"
 #include "node/home.hpp"
@@ -24,8 +26,11 @@ inline constexpr std::size_t http_reply_bytes_max = 16 << 20;
 
 /// `method` `target` at `server`, with `body` as JSON when not empty. The error names
 /// the server and what failed (refused, timed out, not HTTP).
+/// Extra request header fields, e.g. {"Range", "bytes=0-99"}.
+using http_fields = std::vector<std::pair<std::string, std::string>>;
+
 result<http_reply> http_request(const endpoint& server, std::string_view method,
                                 std::string_view target, std::string_view body,
-                                std::chrono::milliseconds timeout);
+                                std::chrono::milliseconds timeout, const http_fields& fields = {});
 
 } // namespace stakecast::node

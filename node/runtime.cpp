@@ -1,5 +1,6 @@
 #include "node/runtime.hpp"
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -16,8 +17,12 @@
 #include "actors/core/error.hpp"
 #include "actors/core/record_codec.hpp"
 #include "actors/validator/rules/transaction.hpp"
+#include "actors/peer/service.hpp"
+#include "actors/peer/streaming.hpp"
+#include "actors/storage/storage_actor.hpp"
 #include "actors/validator/validator.hpp"
 #include "node/chain_client.hpp"
+#include "node/content_service.hpp"
 #include "node/gateway.hpp"
 #include "node/lmdb_store.hpp"
 #include "node/prometheus_metrics.hpp"
@@ -37,24 +42,47 @@ struct system_clock final : world::clock {
 };
 
 /// Which actor of the node receives which inbound messages. Filled before the
-/// transport starts and never changed after (see runtime.hpp).
+/// transport starts and never changed after (see runtime.hpp), except the viewing
+/// sessions, which the content service looks up under its own lock.
 class inbox_routes {
 public:
   void bind(world::message_set types, caf::actor receiver) {
     routes_.emplace_back(types, std::move(receiver));
   }
+  void bind_sessions(const content_service* sessions) { sessions_ = sessions; }
+
   void deliver(world::inbound message) const {
     const auto bit = world::type_bit(message.body);
+    if (sessions_ != nullptr && (bit & peer::viewer_messages) != 0)
+      if (auto session = sessions_->session_for(content_of(message.body))) {
+        caf::anon_send(session, std::move(message));
+        return;
+      }
+    // Answers carry the asker's query id: every actor that asks sees them all.
+    const bool to_all = std::holds_alternative<wire::chain_answer>(message.body);
     for (const auto& [types, receiver] : routes_)
       if ((types & bit) != 0) {
-        caf::anon_send(receiver, std::move(message));
-        return;
+        caf::anon_send(receiver, message);
+        if (!to_all)
+          return;
       }
     // No actor of this node handles it (a role the node does not have): dropped.
   }
 
 private:
+  static core::content_id content_of(const wire::message& body) {
+    return std::visit(
+        [](const auto& m) {
+          if constexpr (requires { m.content; })
+            return core::content_id(m.content);
+          else
+            return core::content_id{};
+        },
+        body);
+  }
+
   std::vector<std::pair<world::message_set, caf::actor>> routes_;
+  const content_service* sessions_ = nullptr;
 };
 
 /// The node's world::transport: the TLS transport, plus local delivery of messages
@@ -89,6 +117,41 @@ api_response error_response(unsigned status, std::string message) {
   return {status, {{"error", std::move(message)}}};
 }
 
+/// The blocks a masternode shows an audit: read from the segments its store holds,
+/// with proofs from the segment's blocks and the manifest's piece layer.
+class stored_blocks final : public peer::audit_source {
+public:
+  explicit stored_blocks(const world::store& store) : store_(store) {}
+
+  std::optional<peer::audit_block> read(const core::content_id& content,
+                                        std::uint32_t index) const override {
+    const auto encoded = store_.get(storage::manifest_key(content));
+    if (!encoded)
+      return std::nullopt;
+    auto manifest = core::decode_manifest(*encoded);
+    if (!manifest || core::validate(*manifest) ||
+        index >= core::block_count(manifest->content_bytes))
+      return std::nullopt;
+    const std::uint32_t segment = index >> manifest->segment_height;
+    const auto body = storage::read_segment(store_, content, segment);
+    if (!body || body->is_virtual())
+      return std::nullopt;
+    const auto bytes = body->view();
+    std::vector<core::hash256> leaves;
+    for (std::size_t at = 0; at < bytes.size(); at += core::block_bytes)
+      leaves.push_back(core::leaf_hash(bytes.subspan(at, std::min(core::block_bytes, bytes.size() - at))));
+    const std::uint32_t first = core::blocks_of_segment(*manifest, segment).first;
+    const std::size_t from = std::size_t{index - first} * core::block_bytes;
+    if (from >= bytes.size())
+      return std::nullopt;
+    const auto block = bytes.subspan(from, std::min(core::block_bytes, bytes.size() - from));
+    return peer::audit_block{{block.begin(), block.end()}, core::block_proof(*manifest, leaves, index)};
+  }
+
+private:
+  const world::store& store_;
+};
+
 } // namespace
 
 struct node_runtime::parts {
@@ -108,6 +171,11 @@ struct node_runtime::parts {
   std::unique_ptr<caf::actor_system> system;
   std::vector<caf::actor> actors;
   chain_client_actor client;
+  storage::storage_actor storage;
+  peer::masternode_actor masternode;
+  std::shared_ptr<content_service> contents;
+  std::shared_ptr<const core::key_pair> shared_key;
+  std::string api_token;
   std::unique_ptr<gateway> http;
   std::uint64_t seed = 0;
 
@@ -118,7 +186,9 @@ struct node_runtime::parts {
   std::string start_world();
   void spawn_actors();
   std::string start_network();
+  void spawn_content_actors(const std::vector<core::node_id>& validators);
   api_response answer(const api_request& request);
+  api_response content_api(std::string_view path, const api_request& request);
   api_response account(const core::node_id& id);
   api_response submit(const std::string& body);
   std::optional<wire::chain_answer> query(const core::node_id& account, std::string& error);
@@ -153,6 +223,13 @@ std::string node_runtime::parts::start_world() {
   if (!random)
     return random.error;
   seed = random.value->prefix64();
+  // Publishing through the API needs this token: only who can read the home may.
+  auto token = fresh_seed();
+  if (!token)
+    return token.error;
+  api_token = token.value->to_hex();
+  if (auto problem = write_file_atomically(home.api_token_file(), api_token + "\n", true); !problem.empty())
+    return problem;
 
   transport_options options;
   options.listen_host = config.listen.host;
@@ -188,10 +265,72 @@ void node_runtime::parts::spawn_actors() {
     validators = {key->public_key()};
   }
   chain_client_config client_config;
-  client_config.validators = std::move(validators);
+  client_config.validators = validators;
   client = system->spawn(chain_client, context(), std::move(client_config));
   routes.bind(chain_client_messages, caf::actor_cast<caf::actor>(client));
   actors.push_back(caf::actor_cast<caf::actor>(client));
+  spawn_content_actors(validators);
+}
+
+/// Storage, the masternode (every node serves what it published; a masternode also
+/// what the chain assigns it), its service agent, and the content service.
+void node_runtime::parts::spawn_content_actors(const std::vector<core::node_id>& validators) {
+  storage = system->spawn(storage::storage, context());
+  actors.push_back(caf::actor_cast<caf::actor>(storage));
+  // Whatever the store holds whole is served whole: published here, or fetched.
+  auto published = std::make_shared<peer::content_library>();
+  for (const auto& stored : storage::load_contents(*store)) {
+    auto manifest = core::decode_manifest(stored.manifest);
+    if (manifest && !core::validate(*manifest) && stored.segments.size() == manifest->segments.size())
+      published->manifests.emplace(stored.content,
+                                   std::make_shared<const core::manifest>(std::move(*manifest)));
+  }
+  peer::masternode_config serving;
+  serving.published = std::move(published);
+  serving.storage = storage;
+  serving.uplink_bps = config.uplink_bps;
+  serving.upload_slots = config.upload_slots;
+  masternode = system->spawn(peer::masternode, context(), std::move(serving));
+  routes.bind(peer::masternode_messages, caf::actor_cast<caf::actor>(masternode));
+  actors.push_back(caf::actor_cast<caf::actor>(masternode));
+
+  shared_key = std::make_shared<const core::key_pair>(std::move(*core::key_pair::from_seed(key->seed())));
+  if (config.masternode) {
+    // An assigned content is fetched from the node's peers that are not validators:
+    // the publisher and the other masternodes are among them on a devnet.
+    std::vector<core::node_id> sources;
+    for (const auto& peer : config.peers)
+      if (std::find(validators.begin(), validators.end(), peer.id) == validators.end() &&
+          sources.size() < peer::fetcher::sources_max)
+        sources.push_back(peer.id);
+    peer::service_agent_config agent;
+    agent.chain = chain;
+    agent.validators = validators;
+    agent.fee = genesis.params.tx_fee_min;
+    agent.claim_interval = config.claim_interval;
+    agent.blocks = std::make_shared<stored_blocks>(*store);
+    agent.signatures = &signatures;
+    agent.on_assignments = [serving_actor = masternode, sources](const std::vector<core::content_id>& assigned) {
+      std::vector<peer::hosted_assignment> hosted;
+      for (const auto& content : assigned)
+        hosted.push_back({content, sources});
+      caf::anon_send(serving_actor, peer::host_atom::value, std::move(hosted));
+    };
+    auto actor = system->spawn(peer::service_agent, context(), shared_key, std::move(agent));
+    routes.bind(peer::service_agent_messages, caf::actor_cast<caf::actor>(actor));
+    actors.push_back(caf::actor_cast<caf::actor>(actor));
+  }
+
+  content_settings settings;
+  settings.chain = chain;
+  settings.validators = validators;
+  settings.key = shared_key;
+  settings.deposit = config.viewer ? config.deposit_micro : 0;
+  settings.fee = genesis.params.tx_fee_min;
+  settings.receipt_interval = config.receipt_interval;
+  settings.uplink_bps = config.uplink_bps;
+  contents = std::make_shared<content_service>(*system, context(), settings, storage, masternode, client);
+  routes.bind_sessions(contents.get());
 }
 
 std::string node_runtime::parts::start_network() {
@@ -205,7 +344,10 @@ std::string node_runtime::parts::start_network() {
   gateway_options options;
   options.address = config.gateway->host;
   options.port = config.gateway->port;
+  // A segment upload is the largest body: a segment and some slack.
+  options.body_bytes_max = limits::payload_bytes_max + 4096;
   gateway_services services;
+  services.content = contents;
   services.metrics = metrics->registry();
   services.api = [this](const api_request& request) { return answer(request); };
   std::string error;
@@ -219,7 +361,8 @@ std::optional<wire::chain_answer> node_runtime::parts::query(const core::node_id
                                                              std::string& error) {
   std::optional<wire::chain_answer> answer;
   caf::scoped_actor self{*system};
-  self->request(client, api_query_timeout, account_query_atom::value, account)
+  self->request(client, api_query_timeout, account_query_atom::value, account,
+                std::vector<core::content_id>{})
       .receive([&](const wire::chain_answer& a) { answer = a; },
                [&](const caf::error& e) { error = core::describe(e); });
   return answer;
@@ -273,19 +416,59 @@ api_response node_runtime::parts::answer(const api_request& request) {
   }
   if (path == "/api/tx" && request.method == "POST")
     return submit(request.body);
+  if (path.starts_with("/api/content"))
+    return content_api(path, request);
   return error_response(404, fmt::format("no API at {} {}", request.method, path));
+}
+
+/// POST /api/content (a manifest), POST /api/content/<id>/segment/<n> (its bytes) and
+/// POST /api/content/<id>/publish need the node's api token; GET /api/content/<id> not.
+api_response node_runtime::parts::content_api(std::string_view path, const api_request& request) {
+  const bool get = request.method == "GET";
+  if (!get && request.authorization != "Bearer " + api_token)
+    return error_response(401, fmt::format("publishing needs the token in {}", home.api_token_file().string()));
+  if (path == "/api/content" && !get)
+    return contents->put_manifest(request.body);
+  constexpr std::string_view prefix = "/api/content/";
+  if (!path.starts_with(prefix))
+    return error_response(404, fmt::format("no API at {} {}", request.method, path));
+  path.remove_prefix(prefix.size());
+  const auto id = core::hash256::from_hex(path.substr(0, 2 * core::hash256::size_bytes));
+  if (!id)
+    return error_response(400, "a content id is 64 hex digits");
+  path.remove_prefix(std::min(path.size(), 2 * core::hash256::size_bytes));
+  if (path.empty() && get)
+    return contents->info(*id);
+  if (path == "/publish" && !get)
+    return contents->finish_publish(*id);
+  constexpr std::string_view segment = "/segment/";
+  if (path.starts_with(segment) && !get) {
+    std::uint32_t index = 0;
+    const auto digits = path.substr(segment.size());
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+    if (error != std::errc{} || end != digits.data() + digits.size())
+      return error_response(400, "a segment index is a decimal number");
+    return contents->put_segment(*id, index, request.body);
+  }
+  return error_response(404, fmt::format("no API at {} {}", request.method, request.target));
 }
 
 void node_runtime::parts::stop() {
   http.reset();
+  if (contents)
+    contents->stop();
   if (remote)
     remote->stop();
   for (const auto& actor : actors)
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   actors.clear();
   client = nullptr;
+  storage = nullptr;
+  masternode = nullptr;
   if (system)
     system->await_all_actors_done();
+  routes.bind_sessions(nullptr);
+  contents.reset();
   system.reset();
   network.reset();
   remote.reset();

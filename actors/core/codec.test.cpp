@@ -110,11 +110,12 @@ std::vector<message> samples() {
     wire::chain_block_response{5, 9, wire::payload::materialized(pattern(700)), {vote_of(3)}},
     wire::chain_block_response{0, 0, wire::payload::materialized({}), {}},
     wire::service_receipt{pattern(232)},
-    wire::chain_query{7, id_of(28), {id_of(29), id_of(30)}},
-    wire::chain_query{0, id_of(31), std::vector<core::hash256>(wire::chain_query_deposits_max)},
+    wire::chain_query{7, id_of(28), {id_of(29), id_of(30)}, {id_of(32)}},
+    wire::chain_query{0, id_of(31), std::vector<core::hash256>(wire::chain_query_deposits_max), {}},
     wire::chain_answer{7, id_of(32), 40, 3, 1'000'000, 500'000, true,
                        {{5, id_of(33), 17, 99}}, {id_of(34)},
-                       {{id_of(35), true, id_of(36), 250, 4096}, {id_of(37), false, {}, 0, 0}}},
+                       {{id_of(35), true, id_of(36), 250, 4096}, {id_of(37), false, {}, 0, 0}},
+                       {{id_of(38), true, id_of(39), {id_of(40), id_of(41)}}, {id_of(42), false, {}, {}}}},
     wire::chain_answer{},
   };
 }

@@ -334,4 +334,29 @@ bool verify_segment(const manifest& m, std::uint32_t segment, const hash256& com
   return m.segment_roots[segment] == computed_root;
 }
 
+bool matches_segment(const manifest& m, std::uint32_t index, byte_span bytes) {
+  if (index >= m.segments.size() || bytes.size() != m.segments[index].size_bytes || bytes.empty())
+    return false;
+  std::vector<hash256> leaves;
+  leaves.reserve((bytes.size() + block_bytes - 1) / block_bytes);
+  for (std::size_t at = 0; at < bytes.size(); at += block_bytes)
+    leaves.push_back(leaf_hash(bytes.subspan(at, std::min(block_bytes, bytes.size() - at))));
+  if (leaves.size() > (std::size_t{1} << m.segment_height))
+    return false;
+  return verify_segment(m, index, segment_root_of(leaves, m.segment_height));
+}
+
+merkle_proof block_proof(const manifest& m, std::span<const hash256> segment_leaves,
+                         std::uint32_t index) {
+  const std::uint32_t count = block_count(m.content_bytes);
+  const std::uint32_t height = m.segment_height;
+  const std::uint32_t segment = index >> height;
+  const std::uint32_t first = blocks_of_segment(m, segment).first;
+  merkle_proof result{index, count, layer_siblings(segment_leaves, 0, index - first, height)};
+  auto above = layer_siblings(m.segment_roots, height, segment, merkle_depth(count) - height);
+  result.siblings.insert(result.siblings.end(), above.begin(), above.end());
+  return result;
+}
+
 } // namespace stakecast::core
+

@@ -203,4 +203,17 @@ hash256 segment_root_of(std::span<const hash256> block_leaf_hashes,
 /// REQUIRES: validate(m) is none (the piece layer was checked against the root).
 bool verify_segment(const manifest& m, std::uint32_t segment, const hash256& computed_root);
 
+/// Whether `bytes` are segment `index` of `m`: its size, then the root of their blocks
+/// (segment_root_of over their leaf hashes) against the piece layer. What a receiver of
+/// real bytes checks. REQUIRES: validate(m) is none.
+bool matches_segment(const manifest& m, std::uint32_t index, byte_span bytes);
+
+/// The Merkle proof of block `index` (the whole content's tree) made from the leaf
+/// hashes of its segment's blocks (blocks_of_segment, in order) and the manifest's piece
+/// layer, without the whole tree: about 2^segment_height + segment count hashes.
+/// REQUIRES: validate(m) is none, index < the content's block count, and
+/// `segment_leaves` are the leaf hashes of the blocks of segment index >> segment_height.
+merkle_proof block_proof(const manifest& m, std::span<const hash256> segment_leaves,
+                         std::uint32_t index);
+
 } // namespace stakecast::core

@@ -616,6 +616,10 @@ inline constexpr std::size_t chain_query_deposits_max = 256;
 inline constexpr std::size_t chain_answer_challenges_max = 64;
 /// Contents one chain_answer lists as assigned to the asker.
 inline constexpr std::size_t chain_answer_contents_max = 4096;
+/// Contents one chain_query may ask the placement of (a node opening viewing sessions).
+inline constexpr std::size_t chain_query_contents_max = 8;
+/// Masternodes one placement lists (rules::chain_limits::replicas_max and then some).
+inline constexpr std::size_t placement_masternodes_max = 64;
 
 /// A viewer's signed cumulative receipt for bytes a masternode delivered (the
 /// encoding of a rules::receipt).
@@ -643,13 +647,33 @@ struct chain_query {
   std::uint64_t query_id = 0;
   core::node_id account;
   std::vector<core::hash256> deposits;
+  /// Contents whose placement the asker wants (to open viewing sessions).
+  std::vector<core::content_id> contents;
 
   bool operator==(const chain_query&) const = default;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, chain_query& x) {
     return f(caf::meta::type_name(chain_query::name.data()), x.query_id, x.account,
-             count_max<chain_query_deposits_max>, x.deposits);
+             count_max<chain_query_deposits_max>, x.deposits,
+             count_max<chain_query_contents_max>, x.contents);
+  }
+};
+
+/// Where a published content lives: its publisher and the masternodes the chain
+/// placed it on. `found` is false for a content the chain does not know.
+struct content_placement {
+  core::content_id content;
+  bool found = false;
+  core::node_id publisher;
+  std::vector<core::node_id> masternodes;
+
+  bool operator==(const content_placement&) const = default;
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, content_placement& x) {
+    return f(caf::meta::type_name("content_placement"), x.content, x.found, x.publisher,
+             count_max<placement_masternodes_max>, x.masternodes);
   }
 };
 
@@ -705,6 +729,8 @@ struct chain_answer {
   std::vector<challenge_entry> challenges;
   std::vector<core::content_id> assigned;
   std::vector<deposit_entry> deposits;
+  /// The placements asked about, in the order asked.
+  std::vector<content_placement> placements;
 
   bool operator==(const chain_answer&) const = default;
 
@@ -714,7 +740,8 @@ struct chain_answer {
              x.nonce, x.balance, x.price_per_gib, x.jailed,
              count_max<chain_answer_challenges_max>, x.challenges,
              count_max<chain_answer_contents_max>, x.assigned,
-             count_max<chain_query_deposits_max>, x.deposits);
+             count_max<chain_query_deposits_max>, x.deposits,
+             count_max<chain_query_contents_max>, x.placements);
   }
 };
 

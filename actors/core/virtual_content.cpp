@@ -88,10 +88,7 @@ merkle_proof virtual_content::proof(const manifest& m, std::uint32_t index) cons
   leaves.reserve(blocks);
   for (std::uint32_t block = first; block < first + blocks; ++block)
     leaves.push_back(leaf(block));
-  merkle_proof result{index, count, layer_siblings(leaves, 0, index - first, height)};
-  auto above = layer_siblings(m.segment_roots, height, segment, depth - height);
-  result.siblings.insert(result.siblings.end(), above.begin(), above.end());
-  return result;
+  return block_proof(m, leaves, index);
 }
 
 manifest virtual_content::make(const std::string& title, std::uint32_t bitrate_bps,

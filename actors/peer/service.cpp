@@ -97,7 +97,7 @@ void ask(agent_pointer self) {
   // A receipt the chain has paid in full is forgotten; a later one starts anew.
   std::erase_if(state.receipts,
                 [](const auto& entry) { return entry.second.receipt.bytes <= entry.second.claimed; });
-  wire::chain_query query{state.next_query++, state.context.id, {}};
+  wire::chain_query query{state.next_query++, state.context.id, {}, {}};
   for (const auto& [deposit, kept] : state.receipts) {
     if (query.deposits.size() == wire::chain_query_deposits_max)
       break;

@@ -88,16 +88,7 @@ bool verify(const core::manifest& manifest, std::uint32_t segment, const wire::p
     return false;
   if (body.is_virtual())
     return core::verify_segment(manifest, segment, body.virtual_digest);
-  const core::byte_span bytes = body.view();
-  std::vector<core::hash256> leaves;
-  leaves.reserve((bytes.size() + core::block_bytes - 1) / core::block_bytes);
-  for (std::size_t offset = 0; offset < bytes.size(); offset += core::block_bytes)
-    leaves.push_back(
-        core::leaf_hash(bytes.subspan(offset, std::min(core::block_bytes, bytes.size() - offset))));
-  if (leaves.size() > (std::size_t{1} << manifest.segment_height))
-    return false;
-  return core::verify_segment(manifest, segment,
-                              core::segment_root_of(leaves, manifest.segment_height));
+  return core::matches_segment(manifest, segment, body.view());
 }
 
 wire::segment_reject reject_message(const segment_request& request, wire::reject_reason reason) {
@@ -346,12 +337,15 @@ void masternode_pump(masternode_pointer self, segment_server::outcome out = {}) 
     const auto found = state.hosted.find(request.content);
     assert(found != state.hosted.end());
     const core::manifest& manifest = *found->second.manifest;
-    // The simulator's payload: only its size and the root an honest sender claims. A
-    // real node reads the segment's bytes from its store here (comes with the node).
+    // The stored payload (the real node's bytes); not stored, the simulator's
+    // stand-in: only its size and the root an honest sender claims.
+    std::optional<wire::payload> body;
+    if (state.context.storage != nullptr)
+      body = storage::read_segment(*state.context.storage, request.content, request.segment);
+    if (!body || body->size_bytes != request.size_bytes)
+      body = wire::payload::virtual_of(request.size_bytes, manifest.segment_roots[request.segment]);
     send(self, request.requester,
-         wire::segment_data{request.content, request.segment, request.request_id,
-                            wire::payload::virtual_of(request.size_bytes,
-                                                      manifest.segment_roots[request.segment])});
+         wire::segment_data{request.content, request.segment, request.request_id, std::move(*body)});
     state.context.telemetry->add(state.metric.egress_bytes, request.size_bytes);
     const auto& sources = found->second.sources;
     if (std::find(sources.begin(), sources.end(), request.requester) == sources.end())
@@ -688,6 +682,12 @@ masternode_actor::behavior_type masternode(masternode_pointer self, world::node_
         if (self->state.loaded)
           masternode_request_manifests(self);
       },
+      [self](publish_atom, const core::manifest& manifest) {
+        auto& content = self->state.hosted[core::id_of(manifest)];
+        content.manifest = std::make_shared<const core::manifest>(manifest);
+        content.whole = true;
+        masternode_pump(self);
+      },
   };
 }
 
@@ -796,10 +796,14 @@ void serve_uploads(viewer_pointer self, const segment_server::outcome& out) {
     core::hash256 digest = state.manifest->segment_roots[request.segment];
     if (state.config.poison)
       digest.bytes[0] ^= 0xff; // any other root fails verification as wrong bytes would
-    // Virtual payload, as the masternode's: a real node reads the bytes from its store.
+    // The bytes received when they came materialized (the real node's), else a
+    // virtual payload as the masternode's.
+    const auto held = state.segment_bytes.find(request.segment);
     send(self, request.requester,
          wire::segment_data{request.content, request.segment, request.request_id,
-                            wire::payload::virtual_of(request.size_bytes, digest)});
+                            held != state.segment_bytes.end() && !state.config.poison
+                                ? held->second
+                                : wire::payload::virtual_of(request.size_bytes, digest)});
     state.bytes_uploaded += request.size_bytes;
   }
   for (const segment_server::reject& reject : out.rejects) {
@@ -902,6 +906,8 @@ void end_session(viewer_pointer self) {
     state.playback->close(now_ns(self)); // its cancels are not sent: we leave without notice
   if (state.config.meter)
     state.config.meter->finish(now_ns(self));
+  if (state.config.sink)
+    state.config.sink->ended();
   report(state);
   self->quit();
 }
@@ -935,6 +941,25 @@ void heard_from(viewer_state& state, const core::node_id& from, std::int64_t now
     neighbour->last_heard_ns = now;
 }
 
+/// Keeps a materialized segment's bytes for re-sharing while the cache holds it: past
+/// the cache's capacity, the bytes of segments it evicted are dropped.
+void keep_bytes(viewer_state& state, std::uint32_t segment, const wire::payload& body) {
+  if (!state.cache->has(state.config.content, segment))
+    return; // refused by the cache: played, not kept
+  if (state.segment_bytes.emplace(segment, body).second)
+    state.segment_bytes_held += body.size_bytes;
+  if (state.segment_bytes_held <= state.cache->config().capacity_bytes)
+    return;
+  for (auto it = state.segment_bytes.begin(); it != state.segment_bytes.end();) {
+    if (state.cache->has(state.config.content, it->first)) {
+      ++it;
+      continue;
+    }
+    state.segment_bytes_held -= it->second.size_bytes;
+    it = state.segment_bytes.erase(it);
+  }
+}
+
 void viewer_on_data(viewer_pointer self, const core::node_id& from,
                     const wire::segment_data& message) {
   auto& state = self->state;
@@ -954,6 +979,10 @@ void viewer_on_data(viewer_pointer self, const core::node_id& from,
   if (arrival == scheduler::arrival::accepted) {
     state.cache->put(state.config.content, *segment, size, now); // refused: played, not kept
     state.have_news = true;
+    if (!message.body.is_virtual())
+      keep_bytes(state, *segment, message.body);
+    if (state.config.sink)
+      state.config.sink->segment(*segment, message.body);
   }
   if (arrival == scheduler::arrival::accepted || arrival == scheduler::arrival::duplicate) {
     state.server->queue().record_download(from, size);
@@ -1203,8 +1232,11 @@ viewer_actor::behavior_type viewer(viewer_pointer self, world::node_context cont
           if (const auto* transfer = std::get_if<wire::manifest_transfer>(&message.body);
               transfer && transfer->content == session.config.content) {
             session.manifest = decode_fetched_manifest(transfer->content, transfer->encoded);
-            if (session.manifest)
+            if (session.manifest) {
+              if (session.config.sink)
+                session.config.sink->manifest(session.manifest);
               start_session(self);
+            }
           }
           return;
         }

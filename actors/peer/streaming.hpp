@@ -23,9 +23,11 @@
 // most recent first. Another replica asking for a segment still being fetched is
 // refused (not_held) rather than held, and is never listed as a viewer. `segment_request`
 // goes through a `segment_server` (round-robin, `upload_slots`, `uplink_bps`); when a
-// transfer starts the segment is sent whole, its payload virtual (the simulator's
-// stand-in: a real node reads the bytes from its store there, which comes with the
-// node). Refusals are `segment_reject` (not_held, choked, busy). `manifest_request`
+// transfer starts the segment is sent whole, its payload read from the store
+// (`storage::read_segment`: the real node's bytes, or the simulator's virtual stand-in),
+// or virtual when the store does not hold it (the simulator's publisher, whose contents
+// are never stored). `publish_atom` makes a content whose segments the store holds
+// whole a published one (the real node's `stakecast publish`). Refusals are `segment_reject` (not_held, choked, busy). `manifest_request`
 // for a content whose manifest it holds is answered with its encoding. Counters
 // "stream.masternode_*" (a publisher's: "stream.publisher_*"): egress_bytes, requests,
 // rejects, ingress_bytes, fetch_failures, store_failures.
@@ -50,7 +52,10 @@
 // playhead, and count as downloads for the tit-for-tat choker of our own
 // `segment_server`, which serves the segments we hold to other viewers (unless the
 // viewer is a free-rider, `uploads = false`, which still announces its holdings but
-// rejects every request as choked). The session ends after `session_length` (leaving
+// rejects every request as choked). Materialized segments (the real node's) keep their
+// bytes while the cache holds them and are re-shared as received; virtual ones are
+// re-shared as virtual payloads. A `segment_sink`, when given, is handed the manifest
+// and every segment accepted. The session ends after `session_length` (leaving
 // without notice) or when playback finishes: the QoE is reported and the actor quits.
 // A `delivery_meter`, when given, hears of every verified segment a masternode sent
 // and of the session's start and end (the chain's receipts, service.hpp).
@@ -90,6 +95,7 @@
 #include "actors/core/random.hpp"
 #include "actors/peer/delivery_meter.hpp"
 #include "actors/peer/fetcher.hpp"
+#include "actors/peer/segment_sink.hpp"
 #include "actors/peer/upload_queue.hpp"
 #include "actors/scheduler/playback.hpp"
 #include "actors/storage/segment_cache.hpp"
@@ -225,10 +231,14 @@ using manifest_tick_atom = caf::atom_constant<caf::atom("maniftick")>;
 
 /// Masternode: the chain placed these contents on it too (see service.hpp).
 using host_atom = caf::atom_constant<caf::atom("host")>;
+/// Masternode: this node published this content and its store holds every segment;
+/// it is served whole from now on (the real node's `stakecast publish`).
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using masternode_actor =
     caf::typed_actor<caf::reacts_to<world::inbound>, caf::reacts_to<stream_wake_atom, std::uint64_t>,
                      caf::reacts_to<manifest_tick_atom>,
-                     caf::reacts_to<host_atom, std::vector<hosted_assignment>>>;
+                     caf::reacts_to<host_atom, std::vector<hosted_assignment>>,
+                     caf::reacts_to<publish_atom, core::manifest>>;
 
 /// A viewer a masternode met lately, and the furthest segment it sent it.
 struct recent_viewer {
@@ -328,6 +338,9 @@ struct viewer_config {
   /// Told of the verified bytes each masternode delivered (the chain's receipts);
   /// none when the scenario runs no chain.
   std::shared_ptr<delivery_meter> meter;
+  /// Handed the manifest and every verified segment (the real node's gateway); none
+  /// in the simulator.
+  std::shared_ptr<segment_sink> sink;
 };
 
 constexpr world::message_set viewer_messages =
@@ -382,6 +395,11 @@ struct viewer_state {
   std::uint32_t pinned_first = 0;          // the cache's pinned window
   bool pinned = false;
   std::uint64_t bytes_uploaded = 0; // segments sent to other viewers
+  /// The bytes of held segments that came materialized (the real node's), to re-share
+  /// them; only segments the cache holds, so at most its capacity. Empty in the
+  /// simulator, whose payloads are virtual.
+  std::map<std::uint32_t, wire::payload> segment_bytes;
+  std::uint64_t segment_bytes_held = 0;
   bool have_news = false; // holding a segment not yet announced
   std::int64_t last_announce_ns = 0;
   bool ended = false;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "actors/core/error.hpp"
+#include "actors/core/limits.hpp"
 
 namespace stakecast::storage {
 
@@ -63,7 +64,9 @@ caf::error write(world::store& store, const world::store::write_batch& batch,
   return {};
 }
 
-std::vector<stored_content> load(const world::store& store) {
+} // namespace
+
+std::vector<stored_content> load_contents(const world::store& store) {
   std::map<core::content_id, stored_content> found;
   store.for_each_prefix(content_prefix, [&](std::string_view key, core::byte_span value) {
     const auto split = split_key(key);
@@ -88,6 +91,27 @@ std::vector<stored_content> load(const world::store& store) {
     result.push_back(std::move(content));
   return result;
 }
+
+std::optional<wire::payload> read_segment(const world::store& store, const core::content_id& content,
+                                          std::uint32_t index) {
+  const auto value = store.get(segment_key(content, index));
+  if (!value || value->empty())
+    return std::nullopt;
+  if ((*value)[0] == 'm' && value->size() - 1 <= limits::payload_bytes_max)
+    return wire::payload::materialized(core::byte_buffer(value->begin() + 1, value->end()));
+  if ((*value)[0] == 'v' && value->size() == 1 + 4 + core::hash256::size_bytes) {
+    std::uint32_t size = 0;
+    for (int i = 0; i < 4; ++i)
+      size |= std::uint32_t{(*value)[1 + i]} << (8 * i);
+    core::hash256 digest;
+    std::copy(value->begin() + 5, value->end(), digest.bytes.begin());
+    if (size <= limits::payload_bytes_max)
+      return wire::payload::virtual_of(size, digest);
+  }
+  return std::nullopt; // damaged: as if not held
+}
+
+namespace {
 
 void remember_manifest(storage_state& state, const core::content_id& content) {
   if (state.manifests.size() < stored_contents_max)
@@ -159,7 +183,7 @@ storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_sta
           return error;
         return caf::ok_atom::value;
       },
-      [self](load_contents_atom) { return load(*self->state.store); },
+      [self](load_contents_atom) { return load_contents(*self->state.store); },
   };
 }
 

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -79,6 +80,15 @@ struct storage_state {
 /// REQUIRES: context.storage is not null and outlives the actor.
 storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_state> self,
                                      world::node_context context);
+
+/// What the store holds, as load_contents_atom answers it. For the node's start, before
+/// any actor runs; reads only.
+std::vector<stored_content> load_contents(const world::store& store);
+/// Segment `index` of `content` as stored: a materialized payload (the real node's
+/// bytes) or a virtual one (the simulator's size and root); nullopt when not stored
+/// or damaged. Reads only, so a server may call it beside the storage actor.
+std::optional<wire::payload> read_segment(const world::store& store, const core::content_id& content,
+                                          std::uint32_t index);
 
 /// The key of `content`'s manifest and of its segment `index` (exposed for tests).
 std::string manifest_key(const core::content_id& content);

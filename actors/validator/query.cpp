@@ -43,6 +43,21 @@ wire::chain_answer answer_query(const rules::state& s, const wire::chain_query& 
     }
     answer.deposits.push_back(entry);
   }
+  for (const auto& content : query.contents) {
+    wire::content_placement placement;
+    placement.content = content;
+    if (const auto* record = s.contents.find(content)) {
+      placement.found = true;
+      placement.publisher = record->publisher;
+      if (const auto* assignment = s.assignments.find(content)) {
+        const auto& on = assignment->masternodes;
+        placement.masternodes.assign(
+            on.begin(), on.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                        on.size(), wire::placement_masternodes_max)));
+      }
+    }
+    answer.placements.push_back(std::move(placement));
+  }
   return answer;
 }
 

@@ -1,6 +1,7 @@
 // A validator's answer to a chain_query: the asker's nonce and balance, the contents
 // placed on it, its open challenges (earliest deadline first) and the deposits asked
-// about, with what the asker claimed from each, all from the committed state.
+// about, with what the asker claimed from each, and the placements of the contents
+// asked about, all from the committed state.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -33,7 +34,7 @@ TEST_CASE("a chain_query is answered from the committed state", "[validator]") {
 
   core::hash256 unknown;
   unknown.bytes[0] = 0x77;
-  const auto answer = validator::answer_query(s, {9, m, {deposit, unknown}});
+  const auto answer = validator::answer_query(s, {9, m, {deposit, unknown}, {content, unknown}});
   CHECK(answer.query_id == 9);
   CHECK(answer.chain == c.chain());
   CHECK(answer.height == s.globals.height);
@@ -49,11 +50,20 @@ TEST_CASE("a chain_query is answered from the committed state", "[validator]") {
   CHECK(answer.deposits[0].remaining == s.deposits.find(deposit)->remaining);
   CHECK_FALSE(answer.deposits[1].found);
   CHECK(answer.challenges.empty());
+  // The placements asked about: the publisher and the masternodes it is placed on.
+  REQUIRE(answer.placements.size() == 2);
+  CHECK(answer.placements[0].content == content);
+  CHECK(answer.placements[0].found);
+  CHECK(answer.placements[0].publisher == c.user(0).public_key());
+  CHECK(answer.placements[0].masternodes == placed);
+  CHECK(answer.placements[1].content == unknown);
+  CHECK_FALSE(answer.placements[1].found);
+  CHECK(answer.placements[1].masternodes.empty());
 
   // Two boundaries later the content is settled and challenged.
   c.finish_epoch();
   c.finish_epoch();
-  const auto later = validator::answer_query(s, {10, m, {}});
+  const auto later = validator::answer_query(s, {10, m, {}, {}});
   const auto pending = pending_challenges(s, m);
   REQUIRE(later.challenges.size() == pending.size());
   REQUIRE_FALSE(later.challenges.empty());
@@ -62,7 +72,7 @@ TEST_CASE("a chain_query is answered from the committed state", "[validator]") {
   CHECK(later.challenges[0].content == content);
 
   // Someone with nothing: zero nonce, nothing placed, no challenges.
-  const auto nobody = validator::answer_query(s, {11, c.user(2).public_key(), {}});
+  const auto nobody = validator::answer_query(s, {11, c.user(2).public_key(), {}, {}});
   CHECK(nobody.nonce == 0);
   CHECK(nobody.assigned.empty());
   CHECK(nobody.challenges.empty());
