@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <utility>
 
 #include <caf/event_based_actor.hpp>
@@ -232,6 +233,7 @@ struct content_service::state {
   mutable std::mutex mutex;
   std::map<core::content_id, std::shared_ptr<session>> sessions;
   std::map<core::content_id, std::shared_ptr<const core::manifest>> manifests; // stored ones
+  std::set<core::content_id> hosted; // placed on this masternode: never a session
   std::uint64_t next_nonce = 0;
   bool stopped = false;
 
@@ -321,6 +323,22 @@ caf::actor content_service::session_for(const core::content_id& content) const {
   return found == state_->sessions.end() ? caf::actor{} : found->second->actor();
 }
 
+void content_service::set_hosted(const std::vector<core::content_id>& contents) {
+  std::vector<std::shared_ptr<session>> ending;
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->hosted = {contents.begin(), contents.end()};
+    for (const auto& content : contents)
+      if (const auto found = state_->sessions.find(content); found != state_->sessions.end())
+        ending.push_back(found->second);
+  }
+  for (auto& s : ending) {
+    if (auto actor = s->actor())
+      caf::anon_send(caf::actor_cast<peer::viewer_actor>(actor), peer::session_end_atom::value);
+    s->fail("this masternode hosts it now");
+  }
+}
+
 std::shared_ptr<const core::manifest>
 content_service::stored_manifest(const core::content_id& content) const {
   {
@@ -354,7 +372,7 @@ std::shared_ptr<content_service::session> content_service::open_session(const co
         idle.push_back(other);
     if (const auto found = state_->sessions.find(content); found != state_->sessions.end())
       s = found->second;
-    else if (!state_->stopped) {
+    else if (!state_->stopped && !state_->hosted.contains(content)) {
       std::weak_ptr<state> owner = state_;
       s = std::make_shared<session>(content, start, state_->settings.session_bytes_max, [owner, content] {
         if (auto st = owner.lock()) {
@@ -405,7 +423,7 @@ void content_service::read(const core::content_id& id, std::uint64_t offset, std
   }
   auto s = open_session(id, 0);
   if (!s)
-    return done(std::string("the node is stopping"));
+    return done(std::string("not held here yet (this masternode is fetching it), or the node is stopping"));
   s->read(offset, max_bytes, std::move(done), std::chrono::steady_clock::now());
 }
 

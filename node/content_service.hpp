@@ -21,7 +21,9 @@
 // its waiting reads; the next read opens a new one from where it asks.
 //
 // Routing: the session of a content receives the viewer messages about that content
-// (`session_for`); everything else goes to the node's other actors.
+// (`session_for`); everything else goes to the node's other actors. A content the chain
+// placed on this masternode (`set_hosted`) gets no session: it is read from the store
+// once the masternode has fetched it, and until then a read fails (the client retries).
 //
 // Thread-safety: every member may be called from any thread; the gateway calls
 // describe/read and the API calls on its thread, the inbox calls session_for on the
@@ -80,6 +82,10 @@ public:
 
   /// The session actor playing `content`, if one runs.
   caf::actor session_for(const core::content_id& content) const;
+  /// The contents the chain placed on this node (a masternode): its masternode actor
+  /// fetches them into the store, so they are never played through a session (whose
+  /// routes would take the fetch's answers); a session already open for one ends.
+  void set_hosted(const std::vector<core::content_id>& contents);
 
   /// Publishing: each answers 2xx once committed, else 4xx/5xx with what is wrong.
   api_response put_manifest(const std::string& encoded);

@@ -157,8 +157,10 @@ rules::genesis development_genesis(const std::vector<core::node_id>& validators,
                                    const std::vector<core::node_id>& accounts) {
   rules::genesis g;
   g.chain_name = "stakecast-dev";
-  // Two-minute epochs at the default 1 s blocks: audits and rewards come round soon.
-  g.params.epoch_blocks = 120;
+  // Half-minute epochs at the default 1 s blocks: rewards and audits come round while
+  // one watches (an audit is due 20 blocks after its boundary, within the epoch).
+  g.params.epoch_blocks = 30;
+  g.params.audit_window_blocks = 20;
   const auto funded = [&](const core::node_id& id) {
     for (const auto& account : g.accounts)
       if (account.id == id)

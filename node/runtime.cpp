@@ -295,6 +295,16 @@ void node_runtime::parts::spawn_content_actors(const std::vector<core::node_id>&
   actors.push_back(caf::actor_cast<caf::actor>(masternode));
 
   shared_key = std::make_shared<const core::key_pair>(std::move(*core::key_pair::from_seed(key->seed())));
+  content_settings settings;
+  settings.chain = chain;
+  settings.validators = validators;
+  settings.key = shared_key;
+  settings.deposit = config.viewer ? config.deposit_micro : 0;
+  settings.fee = genesis.params.tx_fee_min;
+  settings.receipt_interval = config.receipt_interval;
+  settings.uplink_bps = config.uplink_bps;
+  contents = std::make_shared<content_service>(*system, context(), settings, storage, masternode, client);
+  routes.bind_sessions(contents.get());
   if (config.masternode) {
     // An assigned content is fetched from the node's peers that are not validators:
     // the publisher and the other masternodes are among them on a devnet.
@@ -310,27 +320,17 @@ void node_runtime::parts::spawn_content_actors(const std::vector<core::node_id>&
     agent.claim_interval = config.claim_interval;
     agent.blocks = std::make_shared<stored_blocks>(*store);
     agent.signatures = &signatures;
-    agent.on_assignments = [serving_actor = masternode, sources](const std::vector<core::content_id>& assigned) {
+    agent.on_assignments = [this, sources](const std::vector<core::content_id>& assigned) {
+      contents->set_hosted(assigned);
       std::vector<peer::hosted_assignment> hosted;
       for (const auto& content : assigned)
         hosted.push_back({content, sources});
-      caf::anon_send(serving_actor, peer::host_atom::value, std::move(hosted));
+      caf::anon_send(masternode, peer::host_atom::value, std::move(hosted));
     };
     auto actor = system->spawn(peer::service_agent, context(), shared_key, std::move(agent));
     routes.bind(peer::service_agent_messages, caf::actor_cast<caf::actor>(actor));
     actors.push_back(caf::actor_cast<caf::actor>(actor));
   }
-
-  content_settings settings;
-  settings.chain = chain;
-  settings.validators = validators;
-  settings.key = shared_key;
-  settings.deposit = config.viewer ? config.deposit_micro : 0;
-  settings.fee = genesis.params.tx_fee_min;
-  settings.receipt_interval = config.receipt_interval;
-  settings.uplink_bps = config.uplink_bps;
-  contents = std::make_shared<content_service>(*system, context(), settings, storage, masternode, client);
-  routes.bind_sessions(contents.get());
 }
 
 std::string node_runtime::parts::start_network() {

@@ -4,11 +4,19 @@
 // chain commits blocks, `wallet transfer` moves tokens that show up in the receiver's
 // balance, a validator killed with SIGKILL and started again catches up with the
 // others from its LMDB store and block sync, and `devnet down` leaves no process.
-// Bounds: every wait polls with a deadline of at most 60 s.
+// Content: an MP4 made by ffmpeg at test time is published from the viewer node, the
+// masternode the chain places it on fetches it, another node streams it through its
+// gateway with a Range request and `stakecast get` downloads it byte-identical; the
+// viewer's receipts are claimed and the epoch's rewards pay the masternode for them
+// (and it is not jailed: it answered its audits from its store); a masternode killed with
+// SIGKILL keeps every segment it stored.
+// Bounds: every wait polls with a deadline of at most 90 s.
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 
@@ -64,6 +72,40 @@ bool eventually(Condition condition, std::chrono::seconds timeout) {
     std::this_thread::sleep_for(250ms);
   }
   return condition();
+}
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// GET `target` on the node's gateway as JSON; null when it does not answer 200.
+nlohmann::json api_get(const node::devnet_node& n, const std::string& target) {
+  auto reply = node::http_request(*n.config.gateway, "GET", target, "", 20s);
+  if (!reply || reply.value->status != 200)
+    return nullptr;
+  return nlohmann::json::parse(reply.value->body, nullptr, false);
+}
+
+/// Whether the node's store holds every segment of `content`.
+bool holds_whole(const node::devnet_node& n, const std::string& content) {
+  const auto info = api_get(n, "/api/content/" + content);
+  return info.is_object() && info["stored_segments"] == info["segments"];
+}
+
+std::uint64_t balance_of(const node::devnet_node& n) {
+  const auto account = api_get(n, "/api/account/" + n.id);
+  return account.is_object() ? account["balance"].get<std::uint64_t>() : 0;
+}
+
+/// A counter of the node's /metrics; -1 when absent.
+double counter_of(const node::devnet_node& n, const std::string& name) {
+  auto reply = node::http_request(*n.config.gateway, "GET", "/metrics", "", 5s);
+  if (!reply || reply.value->status != 200)
+    return -1;
+  const auto& text = reply.value->body;
+  const auto at = text.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
 }
 
 /// Stops the devnet whatever the test's outcome.
@@ -135,4 +177,90 @@ TEST_CASE("a devnet of real processes commits blocks and moves tokens and surviv
   CHECK(down.exit_code == 0);
   for (const auto& n : node::devnet_nodes(dir))
     CHECK(n.pid == 0);
+}
+
+TEST_CASE("a published MP4 streams byte-identical through another node and pays its masternode",
+          "[node][devnet][content]") {
+  const auto dir = fs::temp_directory_path() / fmt::format("stakecast-content-{}", ::getpid());
+  fs::remove_all(dir);
+  devnet_guard guard{dir};
+  fs::create_directories(dir);
+
+  // A real H.264 MP4 of 12 s at about 2 Mbit/s: about 3 MB, a dozen segments.
+  const auto video = dir / "test.mp4";
+  const auto made = std::system(
+      fmt::format("ffmpeg -v error -y -f lavfi -i testsrc2=duration=12:size=640x360:rate=25 "
+                  "-c:v libx264 -preset ultrafast -b:v 2M -pix_fmt yuv420p -movflags +faststart {}",
+                  video.string())
+          .c_str());
+  REQUIRE(made == 0);
+  const auto source = read_all(video);
+  REQUIRE(source.size() > 1'000'000);
+
+  const auto up = run(fmt::format("devnet up --dir {} --validators 4 --masternodes 1 --viewers 1", dir.string()));
+  INFO(up.text);
+  REQUIRE(up.exit_code == 0);
+  auto nodes = node::devnet_nodes(dir);
+  REQUIRE(nodes.size() == 6);
+  const auto& validator = nodes[0];
+  const auto& masternode = nodes[4];
+  const auto& publisher = nodes[5];
+  REQUIRE(eventually([&] { return height_of(publisher) >= 2; }, 60s));
+
+  const auto published = run(fmt::format("publish {} --home {}", video.string(), publisher.home.root.string()));
+  INFO(published.text);
+  REQUIRE(published.exit_code == 0);
+  const auto at = published.text.find("content ");
+  REQUIRE(at != std::string::npos);
+  const auto content = published.text.substr(at + 8, 64);
+
+  // The chain places it on the masternode, which fetches it from the publisher.
+  REQUIRE(eventually([&] { return holds_whole(masternode, content); }, 60s));
+  const auto masternode_before = balance_of(masternode);
+
+  // A validator's gateway streams it through a viewing session: a Range request...
+  auto range = node::http_request(*validator.config.gateway, "GET", "/content/" + content, "", 60s,
+                                  {{"Range", "bytes=100-20099"}});
+  REQUIRE(range);
+  CHECK(range.value->status == 206);
+  CHECK(range.value->body == source.substr(100, 20000));
+  // ... and `stakecast get`, verified against the manifest, is byte-identical.
+  const auto copy = dir / "copy.mp4";
+  const auto got = run(fmt::format("get {} -o {} --home {}", content, copy.string(), validator.home.root.string()));
+  INFO(got.text);
+  REQUIRE(got.exit_code == 0);
+  CHECK(read_all(copy) == source);
+  const auto played = run(fmt::format("play {} --home {}", content, validator.home.root.string()));
+  CHECK(played.exit_code == 0);
+  CHECK_THAT(played.text, Catch::Contains("/content/" + content));
+
+  // The validator's receipts for the masternode's bytes are claimed, and at the next
+  // epoch boundary (30 blocks on a devnet) the masternode pool rewards that service.
+  CHECK(eventually([&] { return counter_of(masternode, "stakecast_service_receipts_claimed_total") > 0; }, 60s));
+  CHECK(eventually([&] { return balance_of(masternode) > masternode_before; }, 60s));
+  // From the boundary after the one that settled its placement, the chain audits it:
+  // blocks read from the store with their proofs pass, so it is not jailed.
+  CHECK(eventually([&] { return counter_of(masternode, "stakecast_service_audits_answered_total") > 0; }, 90s));
+  CHECK(counter_of(masternode, "stakecast_service_audits_unheld_total") <= 0);
+  // Past the audit window (20 blocks): a wrong answer would have jailed it by now.
+  const auto answered_at = height_of(validator);
+  CHECK(eventually([&] { return height_of(validator) > answered_at + 20; }, 60s));
+  const auto account = api_get(masternode, "/api/account/" + masternode.id);
+  REQUIRE(account.is_object());
+  CHECK(account["jailed"] == false);
+
+  // kill -9 the masternode: started again, it still holds every segment it stored.
+  REQUIRE(::kill(masternode.pid, SIGKILL) == 0);
+  REQUIRE(node::start_node_process(STAKECAST_BINARY, masternode.home));
+  CHECK(eventually([&] { return holds_whole(masternode, content); }, 60s));
+
+  // Bad input: clear errors, exit code 2.
+  const auto missing = run(fmt::format("publish {} --home {}", (dir / "nothing.mp4").string(),
+                                       publisher.home.root.string()));
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.text, Catch::Contains("nothing.mp4"));
+  const auto bad_id = run(fmt::format("get 12ab -o {} --home {}", (dir / "x").string(),
+                                      validator.home.root.string()));
+  CHECK(bad_id.exit_code == 2);
+  CHECK_THAT(bad_id.text, Catch::Contains("64 hex digits"));
 }
