@@ -617,7 +617,7 @@ void masternode_setup(masternode_state& state) {
   // A publisher's serving is counted apart: masternode egress is what the network
   // pays masternodes for.
   auto& telemetry = *state.context.telemetry;
-  const std::string_view role = state.config.published ? "publisher" : "masternode";
+  const std::string_view role = state.config.publisher ? "publisher" : "masternode";
   auto counter = [&](std::string_view what) {
     return telemetry.counter(fmt::format("stream.{}_{}", role, what));
   };

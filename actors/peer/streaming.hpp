@@ -208,6 +208,9 @@ struct hosted_assignment {
 struct masternode_config {
   /// Contents this node published: held whole from the start (a publisher's origin).
   library_ptr published;
+  /// Counts its serving as a publisher's ("stream.publisher_*"), not as masternode
+  /// egress, which is what the network pays masternodes for.
+  bool publisher = false;
   /// Contents assigned to it: fetched, verified and stored before they are served.
   std::vector<hosted_assignment> hosted;
   /// Where fetched contents go; REQUIRED when `hosted` is not empty.

@@ -106,6 +106,7 @@ struct stream_world {
     const auto context = add_node(0);
     peer::masternode_config config;
     config.published = library; // holds the content whole from the start
+    config.publisher = true;    // its serving counts as the origin's
     config.uplink_bps = uplink_bps;
     auto actor = clock.system().spawn(peer::masternode, context, config);
     net.bind(static_cast<sim::node_index>(net.node_count() - 1), peer::masternode_messages,

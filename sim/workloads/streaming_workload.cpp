@@ -330,6 +330,7 @@ void streaming_workload::spawn_publisher(simulation& sim) {
   const node_index node = publisher_node();
   peer::masternode_config config;
   config.published = library_;
+  config.publisher = true;
   config.uplink_bps = sim.config().network.access_classes[sim.network().access_of(node)].uplink_bps;
   config.upload_slots = params_.masternode_upload_slots;
   auto actor = sim.kernel().system().spawn(peer::masternode, sim.context_of(node), config);
