@@ -115,6 +115,7 @@ void observer::on_height(const rules::state& s, std::int64_t now_ns, world::metr
       owner.baseline_worth = worth_of(*genesis_, owner);
       for (const auto& id : owner.identities)
         owner.bond_in += own_bond(*genesis_, id);
+      owner.figures.stake_max = owner.bond_in;
     }
   }
   sample(s, metrics);
@@ -308,12 +309,14 @@ void observer::report(nlohmann::ordered_json& summary) const {
   auto& attacks = econ["attacks"]; // other workloads add their attacks here too
   if (!attacks.is_object())
     attacks = nlohmann::ordered_json::object();
+  constexpr std::string_view control_suffix = "_control";
   for (const auto& [key, g] : groups) {
-    if (key.second == honest_role)
+    if (key.second == honest_role || key.second.ends_with(control_suffix))
       continue;
     const auto honest = groups.find({key.first, std::string(honest_role)});
     const double honest_per_stake = honest == groups.end() ? 0.0 : per_stake(honest->second);
-    attacks[key.second] = {
+    auto& entry = attacks[key.second];
+    entry = {
         {"kind", key.first == operator_kind::validator ? "validator" : "masternode"},
         {"owners", g.owners},
         {"identities", g.identities},
@@ -332,6 +335,13 @@ void observer::report(nlohmann::ordered_json& summary) const {
                                               : honest->second.roi_sum /
                                                     static_cast<double>(honest->second.owners)},
         {"profitable", per_stake(g) > honest_per_stake ? 1 : 0}};
+    // An attack with a control (Sybil: one identity with the same stake) is judged
+    // against it.
+    const auto control = groups.find({key.first, key.second + std::string(control_suffix)});
+    if (control != groups.end()) {
+      entry["control_profit_per_stake"] = per_stake(control->second);
+      entry["profitable"] = per_stake(g) > per_stake(control->second) ? 1 : 0;
+    }
   }
   auto& operators = econ["operators"];
   operators = nlohmann::ordered_json::array();

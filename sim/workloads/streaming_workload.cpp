@@ -72,7 +72,7 @@ std::string streaming_workload::check_service(const scenario& config) const {
     return "the validators leave no node for viewers: put them after the viewers' nodes";
   const auto& service = *params_.service;
   const std::uint64_t special = std::uint64_t{service.lazy} + service.self_dealing + service.sybil +
-                                (service.sybil > 0 ? 1 : 0) +
+                                (service.sybil > 0 ? 1 : 0) + service.poisoning +
                                 (params_.agents ? params_.agents->candidates : 0);
   if (special > params_.masternodes)
     return fmt::format("lazy, self-dealing, Sybil (and their control) and candidate masternodes "
@@ -129,6 +129,14 @@ bool streaming_workload::is_sybil_control(node_index node) const noexcept {
          node == params_.service->lazy + params_.service->self_dealing + params_.service->sybil;
 }
 
+bool streaming_workload::is_poisoning(node_index node) const noexcept {
+  if (!params_.service)
+    return false;
+  const auto& service = *params_.service;
+  const auto first = service.lazy + service.self_dealing + service.sybil + (service.sybil > 0 ? 1 : 0);
+  return node >= first && node < first + service.poisoning;
+}
+
 bool streaming_workload::is_candidate(node_index node) const noexcept {
   return params_.service && params_.agents &&
          node + params_.agents->candidates >= params_.masternodes;
@@ -152,6 +160,8 @@ std::string streaming_workload::role_of(node_index node) const {
     return "sybil";
   if (is_sybil_control(node))
     return "sybil_control";
+  if (is_poisoning(node))
+    return "poisoner";
   return std::string(econ::honest_role);
 }
 
@@ -329,6 +339,7 @@ void streaming_workload::spawn_masternode(simulation& sim, node_index node) {
   sim.attach(node, caf::actor_cast<caf::actor>(config.storage));
   config.uplink_bps = sim.config().network.access_classes[sim.network().access_of(node)].uplink_bps;
   config.upload_slots = params_.masternode_upload_slots;
+  config.poison = is_poisoning(node);
   auto actor = sim.kernel().system().spawn(peer::masternode, context, config);
   sim.bind(node, peer::masternode_messages, caf::actor_cast<caf::actor>(actor));
   masternode_actors_[node] = actor;
@@ -775,7 +786,7 @@ void streaming_workload::report_econ(const simulation& sim, nlohmann::ordered_js
                               {"profitable", rider < honest ? 1 : 0}};
   }
   if (poisoners_ > 0)
-    attacks["poisoners"] = {{"kind", "viewer"},
+    attacks["poisoning_viewers"] = {{"kind", "viewer"},
                             {"viewers", poisoners_},
                             {"bad_segments_detected", telemetry.counter_value("stream.bad_segments")},
                             {"segments_played", telemetry.counter_value("stream.segments_played")}};
@@ -840,6 +851,8 @@ service_params read_service(node_reader& section, std::uint32_t masternodes) {
       {.min = 0.0, .max = 1e9});
     service.fake_viewer_balance_micro = static_cast<std::uint64_t>(std::llround(balance * rules::micro_per_token));
   }
+  service.poisoning = section.optional<std::uint32_t>("poisoning_masternodes", service.poisoning,
+                                                     {.min = 0, .max = masternodes});
   if (section.has("sybil")) {
     auto sybil = section.section("sybil");
     service.sybil = sybil.required<std::uint32_t>("identities", {.min = 2, .max = masternodes});

@@ -69,6 +69,8 @@ struct service_params {
   /// a single identity with the same total stake (sybil * masternodes.stake), the
   /// control the owner is compared with. 0: none.
   std::uint32_t sybil = 0;
+  /// Poisoning: the next `poisoning` masternodes serve segments claiming a wrong root.
+  std::uint32_t poisoning = 0;
 };
 
 /// Economic agents (docs/economics.md): masternode operators that join and leave on
@@ -166,6 +168,7 @@ private:
   bool is_sybil(node_index node) const noexcept;
   bool is_sybil_control(node_index node) const noexcept;
   bool is_candidate(node_index node) const noexcept;
+  bool is_poisoning(node_index node) const noexcept;
   std::uint64_t stake_tokens_of(node_index node) const noexcept;
   std::string owner_of(node_index node) const;
   std::string role_of(node_index node) const;
