@@ -207,7 +207,7 @@ void observer::scan(const rules::state& s, std::int64_t now_ns) {
       fees += static_cast<double>(rules::nonce(s, id)) * static_cast<double>(masternode_fee_);
     const double profit_before = f.profit();
     double epoch_cost = 0;
-    if (owner.kind == operator_kind::masternode && owner.joined) {
+    if (owner.kind == operator_kind::masternode && owner.joined && bond > 0) {
       const auto sent = served[name];
       epoch_cost = cost_tokens(costs_, static_cast<double>(sent - std::min(sent, owner.served_bytes)),
                                stored, dt_s) *

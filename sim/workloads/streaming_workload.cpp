@@ -231,11 +231,12 @@ void streaming_workload::setup(simulation& sim) {
   for (node_index node = 0; node < params_.masternodes; ++node) {
     const auto* record = genesis_state->masternodes.find(sim.network().id_of(node));
     const auto stake = record != nullptr ? record->stake : 0;
-    outcomes_.push_back({stake, stake, std::nullopt});
+    outcomes_.push_back({stake, stake, 0, std::nullopt});
   }
   sim_ = &sim;
   left_.assign(params_.masternodes, false);
   registered_.assign(params_.masternodes, true);
+  joining_.assign(params_.masternodes, false);
   for (node_index node = 0; node < params_.masternodes; ++node)
     registered_[node] = !is_candidate(node);
   if (chain_ != nullptr)
@@ -486,31 +487,40 @@ void streaming_workload::run_agents(const rules::state& committed) {
     const auto id = masternode_id(node);
     const auto& key = *masternode_keys_[node];
     const auto nonce = rules::nonce(committed, id);
+    const auto* record = committed.masternodes.find(id);
     if (!registered_[node]) {
-      if (!expected || !econ::should_join(agents.rules, *expected))
+      // A decision stands; a transaction that lost its nonce to the masternode's own
+      // claims is sent again at the next boundary.
+      const bool decided = joining_[node];
+      if (!decided && (!expected || !econ::should_join(agents.rules, *expected)))
         continue;
+      if (record != nullptr) {
+        registered_[node] = true;
+        continue;
+      }
       const auto stake = params_.masternode_stake * rules::micro_per_token;
       rules::register_masternode_body body{stake,
                                            static_cast<rules::ppm>(params_.service->commission * rules::ppm_one),
                                            fmt::format("sim:{}", node), params_.cache_bytes};
-      if (chain_->submit(sim, rules::make_transaction(chain_->chain_id(), key, nonce, chain_->fee(), body))) {
-        registered_[node] = true;
+      if (chain_->submit(sim, rules::make_transaction(chain_->chain_id(), key, nonce, chain_->fee(), body)) &&
+          !decided) {
+        joining_[node] = true;
         ++joins_;
         economics.note_bonded(owner_of(node), stake, sim.kernel().now().count());
       }
       continue;
     }
-    if (!agents.leave || left_[node] || role_of(node) != econ::honest_role)
+    if (!agents.leave || role_of(node) != econ::honest_role || record == nullptr || record->stake == 0)
       continue;
     const auto* owner = economics.find(owner_of(node));
-    const auto* record = committed.masternodes.find(id);
-    if (owner == nullptr || record == nullptr || record->stake == 0 ||
-        !econ::should_leave(agents.rules, owner->loss_streak))
+    if (!left_[node] && (owner == nullptr || !econ::should_leave(agents.rules, owner->loss_streak)))
       continue;
     rules::unbond_body body{id, record->stake};
-    if (chain_->submit(sim, rules::make_transaction(chain_->chain_id(), key, nonce, chain_->fee(), body))) {
+    if (chain_->submit(sim, rules::make_transaction(chain_->chain_id(), key, nonce, chain_->fee(), body)) &&
+        !left_[node]) {
       left_[node] = true;
       ++leaves_;
+      outcomes_[node].unbonded = record->stake;
       economics.note_unbonded(owner_of(node), record->stake);
     }
   }
@@ -739,7 +749,8 @@ void streaming_workload::report_service(const simulation& sim, nlohmann::ordered
   masternodes = nlohmann::ordered_json::array();
   for (node_index node = 0; node < params_.masternodes; ++node) {
     const auto& outcome = outcomes_[node];
-    const auto slashed = outcome.stake_at_genesis - std::min(outcome.stake, outcome.stake_at_genesis);
+    const auto kept = outcome.stake + outcome.unbonded; // what an agent took out is no slash
+    const auto slashed = outcome.stake_at_genesis - std::min(kept, outcome.stake_at_genesis);
     (is_lazy(node) ? lazy_slashed : honest_slashed) += slashed;
     if (outcome.jailed_at)
       ++(is_lazy(node) ? lazy_jailed : honest_jailed);
@@ -872,8 +883,7 @@ void read_costs(node_reader& section, econ::cost_model& costs) {
 
 agent_params read_agents(node_reader& section, std::uint32_t masternodes) {
   agent_params agents;
-  agents.rules.hurdle_rate =
-    section.optional<double>("hurdle_rate", agents.rules.hurdle_rate, {.min = -10.0, .max = 100.0});
+  agents.rules.hurdle_rate = section.optional<ratio>("hurdle_rate", ratio{agents.rules.hurdle_rate}).value;
   agents.rules.loss_epochs_max =
     section.optional<std::uint32_t>("loss_epochs", agents.rules.loss_epochs_max, {.min = 1, .max = 1'000'000});
   agents.candidates = section.optional<std::uint32_t>("candidates", agents.candidates, {.min = 0, .max = masternodes});

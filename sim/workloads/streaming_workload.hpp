@@ -143,6 +143,7 @@ private:
   struct masternode_outcome {
     rules::amount stake_at_genesis = 0;
     rules::amount stake = 0;
+    rules::amount unbonded = 0; // by an agent that left
     std::optional<std::uint64_t> jailed_at; // the first height it was seen jailed
   };
 
@@ -211,7 +212,8 @@ private:
   std::map<std::pair<node_index, std::uint32_t>, std::uint64_t> fake_nonces_;
   std::uint64_t fake_sessions_ = 0;
   std::vector<bool> left_;           // by masternode index: unbonded for good
-  std::vector<bool> registered_;     // by masternode index
+  std::vector<bool> registered_;     // by masternode index: its record is on chain
+  std::vector<bool> joining_;        // by masternode index: a candidate decided to join
   std::uint64_t joins_ = 0;
   std::uint64_t leaves_ = 0;
   std::uint64_t viewers_priced_out_ = 0;
