@@ -1,6 +1,7 @@
 // Economic agents in a run (tests/scenarios/econ-agents.yaml, seed 21 unless said):
 // candidate operators register when the observed return beats their hurdle, losing
-// operators unbond and leave, viewers above their budget stay away, and the econ
+// operators unbond and leave, delegators move their stake, viewers above their budget
+// stay away, and the econ
 // outcomes and time series follow the masternode count. Bounds are the counts each
 // rule must produce.
 #include <catch2/catch.hpp>
@@ -73,6 +74,17 @@ TEST_CASE("the masternode count over time follows joins and leaves", "[econ][age
   CHECK(first == 6); // the genesis masternodes, before any candidate joined
   CHECK(last == static_cast<std::int64_t>(u64(result.summary["econ"]["masternodes_active"])));
   CHECK(last < first);
+}
+
+TEST_CASE("delegators bond and move toward better reward rates", "[econ][agents][sim]") {
+  // Six delegators are placed in turn at the first boundary; as operators leave or
+  // earn less, choose_target moves them (a 2-point margin).
+  const auto result = test::run_scenario(econ_agents);
+  const auto& econ = result.summary["econ"];
+  CHECK(u64(econ["delegators"]) == 6);
+  CHECK(u64(econ["delegators_placed"]) == 6);
+  CHECK(u64(econ["delegator_moves"]) >= 1);
+  CHECK(result.summary["chain"]["supply_invariant_ok"] == true);
 }
 
 TEST_CASE("viewers above their budget do not watch", "[econ][agents][sim]") {

@@ -206,6 +206,7 @@ void observer::scan(const rules::state& s, std::int64_t now_ns) {
     for (const auto& id : owner.accounts)
       fees += static_cast<double>(rules::nonce(s, id)) * static_cast<double>(masternode_fee_);
     const double profit_before = f.profit();
+    const double rewards_before = f.rewards;
     double epoch_cost = 0;
     if (owner.kind == operator_kind::masternode && owner.joined && bond > 0) {
       const auto sent = served[name];
@@ -226,6 +227,7 @@ void observer::scan(const rules::state& s, std::int64_t now_ns) {
     f.active_seconds = owner.joined ? static_cast<double>(now_ns - owner.joined_ns) / 1e9 : 0;
     owner.epoch_profit = f.profit() - profit_before;
     owner.epoch_roi = bond > 0 ? annualised_roi(owner.epoch_profit, 0, bond, dt_s) : 0;
+    owner.epoch_reward_rate = bond > 0 ? annualised_roi(f.rewards - rewards_before, 0, bond, dt_s) : 0;
     if (owner.joined && bond > 0)
       owner.loss_streak = owner.epoch_profit < 0 ? owner.loss_streak + 1 : 0;
     if (owner.kind == operator_kind::masternode) {

@@ -86,6 +86,8 @@ public:
     bool joined = true;
     double epoch_profit = 0;
     double epoch_roi = 0;
+    /// The last epoch's rewards over its bond, annualised (what a delegator sees).
+    double epoch_reward_rate = 0;
     std::uint32_t loss_streak = 0;
   };
 

@@ -201,6 +201,11 @@ void streaming_workload::add_to_genesis(const simulation& sim, rules::genesis& g
   for (node_index node = publisher_node() + 1; node < viewer_end(sim); ++node)
     g.accounts.push_back({key_of(seed_for("viewer", sim.config().seed, node)).public_key(),
                           params_.service->viewer_balance_micro});
+  // A delegator holds twice its stake: it delegates to a new target before the old
+  // bond is unbonded (and locked for the unbonding period), plus fees.
+  for (std::uint32_t i = 0; params_.agents && i < params_.agents->delegators; ++i)
+    g.accounts.push_back({delegator_key(sim.config().seed, i).public_key(),
+                          2 * params_.agents->delegator_stake_micro + 10 * rules::micro_per_token});
 }
 
 // Without the paid service no chain runs: placement comes from the state a genesis of
@@ -237,6 +242,7 @@ void streaming_workload::setup(simulation& sim) {
   left_.assign(params_.masternodes, false);
   registered_.assign(params_.masternodes, true);
   joining_.assign(params_.masternodes, false);
+  delegators_.assign(params_.agents ? params_.agents->delegators : 0, {});
   for (node_index node = 0; node < params_.masternodes; ++node)
     registered_[node] = !is_candidate(node);
   if (chain_ != nullptr)
@@ -417,6 +423,10 @@ streaming_workload::meter_for(const simulation& sim, node_index node, const core
 
 // ---- the econ outcomes' owners, adversaries and agents ----
 
+core::key_pair streaming_workload::delegator_key(std::uint64_t seed, std::uint32_t index) const {
+  return key_of(seed_for("delegator", seed, index));
+}
+
 void streaming_workload::register_owners(simulation& sim) {
   auto& economics = chain_->economics();
   economics.set_costs(params_.costs);
@@ -522,6 +532,68 @@ void streaming_workload::run_agents(const rules::state& committed) {
       ++leaves_;
       outcomes_[node].unbonded = record->stake;
       economics.note_unbonded(owner_of(node), record->stake);
+    }
+  }
+  run_delegators(committed);
+}
+
+// Delegators follow the masternodes' last-epoch reward rates: the first boundary
+// places each on a masternode in turn; later ones move it when choose_target says so
+// and its liquid balance covers a new bond. The old bond is unbonded at the boundary
+// after the move, so that the two transactions never race for one nonce.
+void streaming_workload::run_delegators(const rules::state& committed) {
+  auto& sim = *sim_;
+  const auto& economics = chain_->economics();
+  const auto& agents = *params_.agents;
+  std::vector<node_index> targets;
+  std::vector<double> rates;
+  for (node_index node = 0; node < params_.masternodes; ++node) {
+    const auto* record = committed.masternodes.find(masternode_id(node));
+    const auto* owner = economics.find(owner_of(node));
+    if (record == nullptr || record->stake == 0 || record->jailed || owner == nullptr ||
+        role_of(node) != econ::honest_role)
+      continue;
+    targets.push_back(node);
+    rates.push_back(owner->epoch_reward_rate);
+  }
+  if (targets.empty())
+    return;
+  const auto stake = agents.delegator_stake_micro;
+  for (std::uint32_t i = 0; i < agents.delegators; ++i) {
+    auto& delegator = delegators_[i];
+    const auto key = delegator_key(sim.config().seed, i);
+    const auto id = key.public_key();
+    const auto nonce = rules::nonce(committed, id);
+    auto send = [&](auto body) {
+      return chain_->submit(sim, rules::make_transaction(chain_->chain_id(), key, nonce, chain_->fee(), body));
+    };
+    if (delegator.to_unbond) {
+      const rules::delegation_key bond{masternode_id(*delegator.to_unbond), id};
+      if (committed.delegations.find(bond) == nullptr || send(rules::unbond_body{bond.target, stake}))
+        delegator.to_unbond.reset();
+      continue;
+    }
+    if (!delegator.target) {
+      const auto target = targets[i % targets.size()];
+      if (send(rules::delegate_body{masternode_id(target), stake}))
+        delegator.target = target;
+      continue;
+    }
+    const auto current = std::find(targets.begin(), targets.end(), *delegator.target);
+    // A target that left the active set counts as returning nothing.
+    auto returns = rates;
+    std::size_t current_index = static_cast<std::size_t>(current - targets.begin());
+    if (current == targets.end()) {
+      returns.push_back(0.0);
+      current_index = returns.size() - 1;
+    }
+    const auto best = econ::choose_target(returns, current_index, agents.delegator_margin);
+    if (best == current_index || rules::balance(committed, id) < stake + chain_->fee())
+      continue;
+    if (send(rules::delegate_body{masternode_id(targets[best]), stake})) {
+      delegator.to_unbond = *delegator.target;
+      delegator.target = targets[best];
+      ++delegator.moves;
     }
   }
 }
@@ -776,6 +848,15 @@ void streaming_workload::report_econ(const simulation& sim, nlohmann::ordered_js
   econ["masternodes_joined"] = joins_;
   econ["masternodes_left"] = leaves_;
   econ["fake_sessions"] = fake_sessions_;
+  std::uint64_t moves = 0;
+  std::uint64_t placed = 0;
+  for (const auto& delegator : delegators_) {
+    moves += delegator.moves;
+    placed += delegator.target ? 1 : 0;
+  }
+  econ["delegators"] = delegators_.size();
+  econ["delegators_placed"] = placed;
+  econ["delegator_moves"] = moves;
   auto& attacks = econ["attacks"];
   const double price = static_cast<double>(chain_->params().chain.price_per_gib) / rules::micro_per_token;
   auto per_session = [&](std::string_view prefix) {
@@ -888,6 +969,14 @@ agent_params read_agents(node_reader& section, std::uint32_t masternodes) {
     section.optional<std::uint32_t>("loss_epochs", agents.rules.loss_epochs_max, {.min = 1, .max = 1'000'000});
   agents.candidates = section.optional<std::uint32_t>("candidates", agents.candidates, {.min = 0, .max = masternodes});
   agents.leave = section.optional<bool>("leave", agents.leave);
+  if (section.has("delegators")) {
+    auto delegators = section.section("delegators");
+    agents.delegators = delegators.optional<std::uint32_t>("count", 10, {.min = 0, .max = 10'000});
+    const auto stake = delegators.optional<double>(
+      "stake", static_cast<double>(agents.delegator_stake_micro) / rules::micro_per_token, {.min = 1e-6, .max = 1e9});
+    agents.delegator_stake_micro = static_cast<std::uint64_t>(std::llround(stake * rules::micro_per_token));
+    agents.delegator_margin = delegators.optional<ratio>("margin", ratio{agents.delegator_margin}).value;
+  }
   if (section.has("viewer_budget")) {
     auto budget = section.section("viewer_budget");
     const auto low = budget.required<double>("min", {.min = 0.0, .max = 1e9});

@@ -86,6 +86,12 @@ struct agent_params {
   /// What a viewer will pay per GiB, drawn uniformly in [min, max] tokens; none: every
   /// viewer watches at any price.
   std::optional<std::pair<double, double>> budget_per_gib;
+  /// Delegators: each delegates `delegator_stake` to a masternode at the first
+  /// boundary and moves to the best one (econ::choose_target over the masternodes'
+  /// last-epoch reward rates) when it beats the current one by `delegator_margin`.
+  std::uint32_t delegators = 0;
+  std::uint64_t delegator_stake_micro = 500 * rules::micro_per_token;
+  double delegator_margin = 0.02;
 };
 
 struct streaming_params {
@@ -178,6 +184,8 @@ private:
   void schedule_fake_session(simulation& sim, node_index node, std::uint64_t count);
   void fake_session(simulation& sim, node_index node, std::uint64_t count);
   void run_agents(const rules::state& committed);
+  void run_delegators(const rules::state& committed);
+  core::key_pair delegator_key(std::uint64_t seed, std::uint32_t index) const;
   void spawn_masternode(simulation& sim, node_index node);
   void spawn_publisher(simulation& sim);
   node_index publisher_node() const noexcept { return params_.masternodes; }
@@ -214,6 +222,12 @@ private:
   std::vector<bool> left_;           // by masternode index: unbonded for good
   std::vector<bool> registered_;     // by masternode index: its record is on chain
   std::vector<bool> joining_;        // by masternode index: a candidate decided to join
+  struct delegator_state {
+    std::optional<node_index> target;
+    std::optional<node_index> to_unbond; // the target it moved from, unbonded next
+    std::uint64_t moves = 0;
+  };
+  std::vector<delegator_state> delegators_;
   std::uint64_t joins_ = 0;
   std::uint64_t leaves_ = 0;
   std::uint64_t viewers_priced_out_ = 0;
