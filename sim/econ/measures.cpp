@@ -76,8 +76,8 @@ bool should_leave(const operator_rules& rules, std::uint32_t loss_streak) {
 
 std::size_t choose_target(const std::vector<double>& returns, std::size_t current, double margin) {
   assert(current < returns.size());
-  const auto best = static_cast<std::size_t>(
-      std::max_element(returns.begin(), returns.end()) - returns.begin());
+  const auto best =
+      static_cast<std::size_t>(std::max_element(returns.begin(), returns.end()) - returns.begin());
   return returns[best] > returns[current] + margin ? best : current;
 }
 

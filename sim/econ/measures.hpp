@@ -36,16 +36,15 @@ double quantile(std::vector<double> values, double q);
 /// What running a masternode costs, in fiat units (say dollars), and what a token
 /// is worth in them.
 struct cost_model {
-  double bandwidth_per_gb = 0.0;       // per GB (10^9 bytes) sent
-  double storage_per_gb_month = 0.0;   // per GB held for a month
-  double fixed_per_month = 0.0;        // machine, power, operator time
-  double token_price = 1.0;            // fiat per token; > 0
+  double bandwidth_per_gb = 0.0;     // per GB (10^9 bytes) sent
+  double storage_per_gb_month = 0.0; // per GB held for a month
+  double fixed_per_month = 0.0;      // machine, power, operator time
+  double token_price = 1.0;          // fiat per token; > 0
 };
 
 /// An operator's cost in tokens for `seconds` of running, having sent `bytes_sent`
 /// and held `bytes_stored` throughout.
-double cost_tokens(const cost_model& model, double bytes_sent, double bytes_stored,
-                   double seconds);
+double cost_tokens(const cost_model& model, double bytes_sent, double bytes_stored, double seconds);
 
 /// Annualised return on stake: (income - cost) / stake, scaled from `seconds` to a
 /// year. 0 when stake or seconds is not positive.

@@ -24,7 +24,8 @@ double own_bond(const rules::state& s, const core::node_id& id) {
 }
 
 nlohmann::ordered_json spread(const std::vector<double>& values) {
-  return {{"p10", quantile(values, 0.1)}, {"p50", quantile(values, 0.5)},
+  return {{"p10", quantile(values, 0.1)},
+          {"p50", quantile(values, 0.5)},
           {"p90", quantile(values, 0.9)}};
 }
 
@@ -199,8 +200,8 @@ void observer::scan(const rules::state& s, std::int64_t now_ns) {
       if (owner.stores)
         stored += static_cast<double>(stored_by[id]);
     }
-    const double fee = static_cast<double>(owner.kind == operator_kind::validator ? validator_fee_
-                                                                                   : masternode_fee_);
+    const double fee = static_cast<double>(
+        owner.kind == operator_kind::validator ? validator_fee_ : masternode_fee_);
     for (const auto& id : owner.identities)
       fees += static_cast<double>(rules::nonce(s, id)) * fee;
     for (const auto& id : owner.accounts)
@@ -210,9 +211,10 @@ void observer::scan(const rules::state& s, std::int64_t now_ns) {
     double epoch_cost = 0;
     if (owner.kind == operator_kind::masternode && owner.joined && bond > 0) {
       const auto sent = served[name];
-      epoch_cost = cost_tokens(costs_, static_cast<double>(sent - std::min(sent, owner.served_bytes)),
-                               stored, dt_s) *
-                   static_cast<double>(rules::micro_per_token);
+      epoch_cost =
+          cost_tokens(costs_, static_cast<double>(sent - std::min(sent, owner.served_bytes)),
+                      stored, dt_s) *
+          static_cast<double>(rules::micro_per_token);
       owner.served_bytes = sent;
     }
     f.cost += epoch_cost;
@@ -227,7 +229,8 @@ void observer::scan(const rules::state& s, std::int64_t now_ns) {
     f.active_seconds = owner.joined ? static_cast<double>(now_ns - owner.joined_ns) / 1e9 : 0;
     owner.epoch_profit = f.profit() - profit_before;
     owner.epoch_roi = bond > 0 ? annualised_roi(owner.epoch_profit, 0, bond, dt_s) : 0;
-    owner.epoch_reward_rate = bond > 0 ? annualised_roi(f.rewards - rewards_before, 0, bond, dt_s) : 0;
+    owner.epoch_reward_rate =
+        bond > 0 ? annualised_roi(f.rewards - rewards_before, 0, bond, dt_s) : 0;
     if (owner.joined && bond > 0)
       owner.loss_streak = owner.epoch_profit < 0 ? owner.loss_streak + 1 : 0;
     if (owner.kind == operator_kind::masternode) {
@@ -333,9 +336,9 @@ void observer::report(nlohmann::ordered_json& summary) const {
         {"profit_per_stake", per_stake(g)},
         {"honest_profit_per_stake", honest_per_stake},
         {"roi", g.roi_sum / static_cast<double>(g.owners)},
-        {"honest_roi", honest == groups.end() ? 0.0
-                                              : honest->second.roi_sum /
-                                                    static_cast<double>(honest->second.owners)},
+        {"honest_roi", honest == groups.end()
+                           ? 0.0
+                           : honest->second.roi_sum / static_cast<double>(honest->second.owners)},
         {"profitable", per_stake(g) > honest_per_stake ? 1 : 0}};
     // An attack with a control (Sybil: one identity with the same stake) is judged
     // against it.
@@ -349,19 +352,20 @@ void observer::report(nlohmann::ordered_json& summary) const {
   operators = nlohmann::ordered_json::array();
   for (const auto& [name, owner] : owners_) {
     const auto& f = owner.figures;
-    operators.push_back({{"owner", name},
-                         {"kind", owner.kind == operator_kind::validator ? "validator" : "masternode"},
-                         {"role", owner.role},
-                         {"identities", owner.identities.size()},
-                         {"stake", tokens(f.stake_max)},
-                         {"rewards", tokens(f.rewards)},
-                         {"payments", tokens(f.payments)},
-                         {"deposits_paid", tokens(f.deposits_paid)},
-                         {"fees", tokens(f.fees)},
-                         {"slashed", tokens(f.slashed)},
-                         {"cost", tokens(f.cost)},
-                         {"profit", tokens(f.profit())},
-                         {"roi", f.roi()}});
+    operators.push_back(
+        {{"owner", name},
+         {"kind", owner.kind == operator_kind::validator ? "validator" : "masternode"},
+         {"role", owner.role},
+         {"identities", owner.identities.size()},
+         {"stake", tokens(f.stake_max)},
+         {"rewards", tokens(f.rewards)},
+         {"payments", tokens(f.payments)},
+         {"deposits_paid", tokens(f.deposits_paid)},
+         {"fees", tokens(f.fees)},
+         {"slashed", tokens(f.slashed)},
+         {"cost", tokens(f.cost)},
+         {"profit", tokens(f.profit())},
+         {"roi", f.roi()}});
   }
 }
 

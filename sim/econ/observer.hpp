@@ -55,8 +55,8 @@ struct owner_figures {
   double fees = 0;
   double slashed = 0;
   double rewards = 0;
-  double cost = 0;          // micro-units
-  double stake_max = 0;     // micro-units
+  double cost = 0;      // micro-units
+  double stake_max = 0; // micro-units
   double active_seconds = 0;
   double profit() const noexcept { return worth_delta - cost; }
   double roi() const noexcept;
@@ -79,8 +79,8 @@ public:
     owner_figures figures;
     // Between scans.
     double baseline_worth = 0;
-    double bond_in = 0;   // genesis bonds + bonds added later
-    double bond_out = 0;  // unbonded
+    double bond_in = 0;  // genesis bonds + bonds added later
+    double bond_out = 0; // unbonded
     std::uint64_t served_bytes = 0;
     std::int64_t joined_ns = 0;
     bool joined = true;
