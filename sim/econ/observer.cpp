@@ -334,6 +334,11 @@ void observer::report(nlohmann::ordered_json& summary) const {
         {"cost", g.cost},
         {"profit", g.profit},
         {"profit_per_stake", per_stake(g)},
+        {"profit_per_identity", g.profit / static_cast<double>(g.identities)},
+        {"honest_profit_per_identity",
+         honest == groups.end()
+             ? 0.0
+             : honest->second.profit / static_cast<double>(honest->second.identities)},
         {"honest_profit_per_stake", honest_per_stake},
         {"roi", g.roi_sum / static_cast<double>(g.owners)},
         {"honest_roi", honest == groups.end()
