@@ -338,12 +338,17 @@ void masternode_pump(masternode_pointer self, segment_server::outcome out = {}) 
     assert(found != state.hosted.end());
     const core::manifest& manifest = *found->second.manifest;
     // The stored payload (the real node's bytes); not stored, the simulator's
-    // stand-in: only its size and the root an honest sender claims.
+    // stand-in: only its size and the root an honest sender claims. A poisoning
+    // masternode claims another root, which fails verification as wrong bytes would.
     std::optional<wire::payload> body;
-    if (state.context.storage != nullptr)
+    if (state.context.storage != nullptr && !state.config.poison)
       body = storage::read_segment(*state.context.storage, request.content, request.segment);
-    if (!body || body->size_bytes != request.size_bytes)
-      body = wire::payload::virtual_of(request.size_bytes, manifest.segment_roots[request.segment]);
+    if (!body || body->size_bytes != request.size_bytes) {
+      core::hash256 digest = manifest.segment_roots[request.segment];
+      if (state.config.poison)
+        digest.bytes[0] ^= 0xff;
+      body = wire::payload::virtual_of(request.size_bytes, digest);
+    }
     send(self, request.requester,
          wire::segment_data{request.content, request.segment, request.request_id, std::move(*body)});
     state.context.telemetry->add(state.metric.egress_bytes, request.size_bytes);

@@ -218,6 +218,8 @@ struct masternode_config {
   double uplink_bps = 1e9;
   std::size_t upload_slots = 16;
   std::size_t recent_viewers_max = 64; // per content, answered to swarm_join
+  /// An adversary for tests and scenarios: serves segments claiming a wrong root.
+  bool poison = false;
   fetcher_config fetching{};
   /// A source that has not sent a manifest asked for in this time is asked no more;
   /// the next one is.

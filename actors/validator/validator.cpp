@@ -523,6 +523,8 @@ void validator_node::execute(const std::vector<action>& actions) {
 }
 
 void validator_node::handle(const broadcast_proposal& a) {
+  if (config_.withhold)
+    return;
   const auto* known = find_candidate(a.value.block);
   auto block = known != nullptr ? known->encoded : wire::payload::materialized({});
   if (!config_.equivocate || known == nullptr) {
@@ -553,6 +555,8 @@ void validator_node::equivocate(wire::message original, wire::message twin) {
 }
 
 void validator_node::handle(const broadcast_vote& a) {
+  if (config_.withhold)
+    return;
   if (!config_.equivocate) {
     send_own(wire::chain_vote{to_wire(a.value)}, -1);
     return;

@@ -42,7 +42,8 @@
 // with the same key, to the other half (a second block with another timestamp; a vote
 // for nil against a vote for a block). Its engine stays honest; only what leaves the
 // node differs. Honest validators that see both twins emit evidence, which they submit
-// as an evidence transaction paid from their own account.
+// as an evidence transaction paid from their own account. Withholding mode
+// (`withhold`): it sends none of its proposals and votes.
 //
 // Metrics (world::metrics): counters "chain.commits", "chain.blocks_proposed",
 // "chain.mempool.<outcome>", "chain.mempool.dropped_recheck", "chain.sync.requests",
@@ -130,6 +131,9 @@ struct validator_config {
   rules::amount evidence_fee = 0;
   /// Byzantine: equivocate on every proposal and vote (see the file comment).
   bool equivocate = false;
+  /// Withholding: stay bonded but send none of its proposals and votes (it still
+  /// follows the chain). The chain's downtime rule slashes and jails it.
+  bool withhold = false;
   /// Signature checks (the simulator's is shared and memoizing). REQUIRES: outlives
   /// the validator; not null.
   const core::verifier* signatures = nullptr;

@@ -141,6 +141,14 @@ void chain_workload::setup(simulation& sim) {
   for (std::uint32_t i = 0; i < params_.byzantine; ++i)
     byzantine_ids_.insert(validator_ids_[i]);
   actors_.resize(params_.validators);
+  economics_.start(*rules::initial_state(*genesis_), fee(), params_.chain.tx_fee_min);
+  for (std::uint32_t i = 0; i < params_.validators; ++i) {
+    const char* role = i < params_.byzantine                            ? "double_signer"
+                       : i < params_.byzantine + params_.withholding ? "withholding"
+                                                                      : "honest";
+    economics_.add_identity(fmt::format("validator-{}", i), econ::operator_kind::validator, role,
+                            validator_ids_[i]);
+  }
   if (!params_.access.empty())
     for (std::uint32_t i = 0; i < params_.validators; ++i)
       sim.network().set_access(params_.first_node + i,
@@ -171,6 +179,7 @@ void chain_workload::spawn(simulation& sim, node_index node) {
   config.key_seed = validator_seeds_[index];
   config.signatures = signatures_.get();
   config.equivocate = index < params_.byzantine;
+  config.withhold = index >= params_.byzantine && index < params_.byzantine + params_.withholding;
   config.tick_ms = std::chrono::duration_cast<std::chrono::milliseconds>(params_.tick).count();
   const auto block_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(params_.block_time).count();
@@ -270,8 +279,21 @@ void chain_workload::on_commit(simulation& sim, const validator::commit_report& 
   telemetry.add(telemetry.counter("chain.slashed"),
                 static_cast<std::int64_t>(top_summary_.slashed - before.slashed));
   last_epoch_ = epoch;
+  economics_.on_height(report.state, now_ns, telemetry);
   for (auto* participant : participants_)
     participant->on_height(report.state);
+}
+
+bool chain_workload::submit(simulation& sim, const rules::transaction& tx) {
+  for (std::uint32_t tries = 0; tries < params_.validators; ++tries) {
+    const auto index = static_cast<std::uint32_t>(next_target_++ % params_.validators);
+    if (!sim.network().is_up(params_.first_node + index) || index < params_.byzantine + params_.withholding)
+      continue;
+    caf::anon_send(actors_[index],
+                   world::inbound{tx.sender, wire::chain_tx{core::encode_record(tx)}});
+    return true;
+  }
+  return false;
 }
 
 // ---- load ----
@@ -370,8 +392,10 @@ void chain_workload::report(const simulation& sim, nlohmann::ordered_json& summa
   chain["tombstoned"] = tombstoned_.size();
   chain["byzantine_tombstoned"] = byzantine_tombstoned;
   chain["honest_tombstoned"] = tombstoned_.size() - byzantine_tombstoned;
+  chain["withholding"] = params_.withholding;
   chain["signature_checks"] = signatures_ ? signatures_->checks() : 0;
   chain["signature_cache_hits"] = signatures_ ? signatures_->hits() : 0;
+  economics_.report(summary);
 }
 
 } // namespace stakecast::sim
@@ -476,6 +500,12 @@ std::unique_ptr<workload> make_chain(node_reader& section) {
   if (3 * params.byzantine >= params.validators)
     byzantine.error_at("count", fmt::format("{} equivocating validators of {} is not below a third",
                                             params.byzantine, params.validators));
+  auto withholding = section.optional_section("withholding");
+  params.withholding = withholding.optional<std::uint32_t>("count", 0);
+  if (params.withholding > 0 && 3 * (params.byzantine + params.withholding) >= params.validators)
+    withholding.error_at("count", fmt::format("{} equivocating and {} withholding validators of {} "
+                                              "are not below a third",
+                                              params.byzantine, params.withholding, params.validators));
   auto load = section.optional_section("load");
   read_load(load, params);
   return std::make_unique<chain_workload>(std::move(params));

@@ -8,7 +8,7 @@
 // `load.accounts` funded accounts with keys from the seed too. Validator i runs on
 // virtual node `validators.first_node + i`, whose node id is its public key (see
 // node_identity). Validators first_node .. first_node + byzantine.count - 1
-// equivocate. Every validator shares one memoizing verifier (sim/memo_verifier.hpp).
+// equivocate; the next withholding.count ones withhold (never propose or vote). Every validator shares one memoizing verifier (sim/memo_verifier.hpp).
 //
 // Load: `load.transfers_per_second` transfers (Poisson arrivals from the run's seed),
 // each from the next funded account to the one after it, handed to the next validator
@@ -24,6 +24,9 @@
 // (rules::summary), the transactions and evidence included. Counters it keeps
 // ("chain.height", "chain.txs_committed", "chain.evidence_included", "chain.minted",
 // "chain.burned", "chain.slashed", "chain.epoch") become columns of timeseries.csv.
+// The economic outcomes (summary.json "econ", sim/econ/observer.hpp) follow the same
+// committed states; validators are owners of their own, with role "honest",
+// "double_signer" or "withholding".
 #pragma once
 
 #include <chrono>
@@ -38,6 +41,7 @@
 #include "actors/core/ed25519.hpp"
 #include "actors/validator/genesis.hpp"
 #include "actors/validator/validator.hpp"
+#include "sim/econ/observer.hpp"
 #include "sim/memo_verifier.hpp"
 #include "sim/workload.hpp"
 
@@ -60,6 +64,9 @@ struct chain_params {
   std::chrono::nanoseconds block_time = std::chrono::seconds(1);
   std::chrono::nanoseconds tick = std::chrono::seconds(1);
   std::uint32_t byzantine = 0;
+  /// Validators byzantine .. byzantine + withholding - 1 stay bonded but never propose
+  /// or vote.
+  std::uint32_t withholding = 0;
   double transfers_per_second = 0;
   std::uint32_t accounts = 100;
   std::uint64_t account_balance_tokens = 1'000;
@@ -118,6 +125,12 @@ public:
   const core::verifier& signatures() const noexcept { return *signatures_; }
   /// The chain workload of the scenario, if it has one.
   static chain_workload* of(const scenario& config);
+  /// The run's economic outcomes (summary.json "econ"); participants register their
+  /// owners in their setup.
+  econ::observer& economics() noexcept { return economics_; }
+  const econ::observer& economics() const noexcept { return economics_; }
+  /// Sends `tx` to a validator that is up, as a client would; false when none is.
+  bool submit(simulation& sim, const rules::transaction& tx);
 
 private:
   struct height_record {
@@ -179,6 +192,7 @@ private:
   std::uint64_t transfers_sent_ = 0;
   std::uint64_t transfers_unsent_ = 0;
   std::uint64_t load_draws_ = 0;
+  econ::observer economics_;
 };
 
 } // namespace stakecast::sim

@@ -13,6 +13,7 @@
 #include "actors/core/sha256.hpp"
 #include "actors/core/virtual_content.hpp"
 #include "actors/storage/storage_actor.hpp"
+#include "actors/validator/rules/apply.hpp"
 #include "actors/config/reader.hpp"
 #include "sim/simulation.hpp"
 
@@ -69,9 +70,16 @@ std::string streaming_workload::check_service(const scenario& config) const {
                        chain_params.first_node, publisher_node());
   if (chain_params.first_node == publisher_node() + 1)
     return "the validators leave no node for viewers: put them after the viewers' nodes";
-  if (params_.service->lazy > params_.masternodes)
-    return fmt::format("service.lazy {} exceeds the {} masternodes", params_.service->lazy,
-                       params_.masternodes);
+  const auto& service = *params_.service;
+  const std::uint64_t special = std::uint64_t{service.lazy} + service.self_dealing + service.sybil +
+                                (service.sybil > 0 ? 1 : 0) + service.poisoning +
+                                (params_.agents ? params_.agents->candidates : 0);
+  if (special > params_.masternodes)
+    return fmt::format("lazy, self-dealing, Sybil (and their control) and candidate masternodes "
+                       "({}) exceed the {} masternodes",
+                       special, params_.masternodes);
+  if (special == params_.masternodes)
+    return "lazy, self-dealing, Sybil and candidate masternodes leave no honest masternode";
   if (params_.masternode_stake * rules::micro_per_token < chain_params.chain.masternode_stake_min)
     return fmt::format("masternodes.stake {} is below the chain's masternode_stake_min",
                        params_.masternode_stake);
@@ -102,13 +110,74 @@ node_index streaming_workload::viewer_end(const simulation& sim) const {
   return std::min(sim.node_count(), chain->params().first_node);
 }
 
+// Masternodes by index: lazy ones, self-dealing ones, the Sybil owner's identities and
+// their control, honest ones, and last the candidates that agents register later.
+bool streaming_workload::is_self_dealing(node_index node) const noexcept {
+  return params_.service && node >= params_.service->lazy &&
+         node < params_.service->lazy + params_.service->self_dealing;
+}
+
+bool streaming_workload::is_sybil(node_index node) const noexcept {
+  if (!params_.service)
+    return false;
+  const auto first = params_.service->lazy + params_.service->self_dealing;
+  return node >= first && node < first + params_.service->sybil;
+}
+
+bool streaming_workload::is_sybil_control(node_index node) const noexcept {
+  return params_.service && params_.service->sybil > 0 &&
+         node == params_.service->lazy + params_.service->self_dealing + params_.service->sybil;
+}
+
+bool streaming_workload::is_poisoning(node_index node) const noexcept {
+  if (!params_.service)
+    return false;
+  const auto& service = *params_.service;
+  const auto first = service.lazy + service.self_dealing + service.sybil + (service.sybil > 0 ? 1 : 0);
+  return node >= first && node < first + service.poisoning;
+}
+
+bool streaming_workload::is_candidate(node_index node) const noexcept {
+  return params_.service && params_.agents &&
+         node + params_.agents->candidates >= params_.masternodes;
+}
+
+std::uint64_t streaming_workload::stake_tokens_of(node_index node) const noexcept {
+  return is_sybil_control(node) ? params_.masternode_stake * params_.service->sybil
+                                : params_.masternode_stake;
+}
+
+std::string streaming_workload::owner_of(node_index node) const {
+  return is_sybil(node) ? std::string("sybil-owner") : fmt::format("masternode-{}", node);
+}
+
+std::string streaming_workload::role_of(node_index node) const {
+  if (is_lazy(node))
+    return "lazy";
+  if (is_self_dealing(node))
+    return "self_dealing";
+  if (is_sybil(node))
+    return "sybil";
+  if (is_sybil_control(node))
+    return "sybil_control";
+  if (is_poisoning(node))
+    return "poisoner";
+  return std::string(econ::honest_role);
+}
+
+core::key_pair streaming_workload::fake_viewer_key(std::uint64_t seed, node_index node,
+                                                   std::uint32_t index) const {
+  return key_of(seed_for("fake-viewer", seed,
+                         std::uint64_t{node} * service_params::fake_viewers_max + index));
+}
+
 void streaming_workload::add_placement_parts(const simulation& sim, rules::genesis& g) {
-  const auto stake = params_.masternode_stake * rules::micro_per_token;
   const auto commission = static_cast<rules::ppm>(
     (params_.service ? params_.service->commission : 0.0) * rules::ppm_one);
   for (node_index node = 0; node < params_.masternodes; ++node)
-    g.masternodes.push_back({sim.network().id_of(node), stake, commission,
-                             fmt::format("sim:{}", node), params_.cache_bytes});
+    if (!is_candidate(node))
+      g.masternodes.push_back({sim.network().id_of(node), stake_tokens_of(node) * rules::micro_per_token,
+                               commission, fmt::format("sim:{}", node), params_.cache_bytes});
   const auto publisher = sim.network().id_of(publisher_node());
   for (const auto& video : videos_) {
     const auto& manifest = *library_->manifests.at(video);
@@ -121,11 +190,22 @@ void streaming_workload::add_placement_parts(const simulation& sim, rules::genes
 void streaming_workload::add_to_genesis(const simulation& sim, rules::genesis& g) {
   build_catalog(sim);
   add_placement_parts(sim, g);
-  for (node_index node = 0; node < params_.masternodes; ++node)
-    g.accounts.push_back({sim.network().id_of(node), params_.service->masternode_balance_micro});
+  for (node_index node = 0; node < params_.masternodes; ++node) {
+    // A candidate holds the stake it will register with.
+    const auto stake = is_candidate(node) ? params_.masternode_stake * rules::micro_per_token : 0;
+    g.accounts.push_back({sim.network().id_of(node), params_.service->masternode_balance_micro + stake});
+    for (std::uint32_t i = 0; is_self_dealing(node) && i < params_.service->fake_viewers; ++i)
+      g.accounts.push_back({fake_viewer_key(sim.config().seed, node, i).public_key(),
+                            params_.service->fake_viewer_balance_micro});
+  }
   for (node_index node = publisher_node() + 1; node < viewer_end(sim); ++node)
     g.accounts.push_back({key_of(seed_for("viewer", sim.config().seed, node)).public_key(),
                           params_.service->viewer_balance_micro});
+  // A delegator holds twice its stake: it delegates to a new target before the old
+  // bond is unbonded (and locked for the unbonding period), plus fees.
+  for (std::uint32_t i = 0; params_.agents && i < params_.agents->delegators; ++i)
+    g.accounts.push_back({delegator_key(sim.config().seed, i).public_key(),
+                          2 * params_.agents->delegator_stake_micro + 10 * rules::micro_per_token});
 }
 
 // Without the paid service no chain runs: placement comes from the state a genesis of
@@ -155,8 +235,18 @@ void streaming_workload::setup(simulation& sim) {
   place_contents(*genesis_state);
   for (node_index node = 0; node < params_.masternodes; ++node) {
     const auto* record = genesis_state->masternodes.find(sim.network().id_of(node));
-    outcomes_.push_back({record->stake, record->stake, std::nullopt});
+    const auto stake = record != nullptr ? record->stake : 0;
+    outcomes_.push_back({stake, stake, 0, std::nullopt});
   }
+  sim_ = &sim;
+  left_.assign(params_.masternodes, false);
+  registered_.assign(params_.masternodes, true);
+  joining_.assign(params_.masternodes, false);
+  delegators_.assign(params_.agents ? params_.agents->delegators : 0, {});
+  for (node_index node = 0; node < params_.masternodes; ++node)
+    registered_[node] = !is_candidate(node);
+  if (chain_ != nullptr)
+    register_owners(sim);
   masternode_actors_.resize(params_.masternodes);
   if (!params_.masternode_access.empty()) {
     auto access = *sim.config().network.find_access(params_.masternode_access);
@@ -214,10 +304,14 @@ void streaming_workload::on_height(const rules::state& committed) {
     if (record == nullptr)
       continue;
     auto& outcome = outcomes_[node];
+    if (outcome.stake_at_genesis == 0) // a candidate that registered
+      outcome.stake_at_genesis = record->stake;
     outcome.stake = record->stake;
     if (record->jailed && !outcome.jailed_at)
       outcome.jailed_at = committed.globals.height;
   }
+  if (params_.agents && committed.globals.height % committed.params.epoch_blocks == 0)
+    run_agents(committed);
   for (std::size_t rank = 0; rank < videos_.size(); ++rank)
     if (rules::assigned_masternodes(committed, videos_[rank]) != hosts_[rank]) {
       place_contents(committed); // later viewers go to the new replicas
@@ -252,6 +346,7 @@ void streaming_workload::spawn_masternode(simulation& sim, node_index node) {
   sim.attach(node, caf::actor_cast<caf::actor>(config.storage));
   config.uplink_bps = sim.config().network.access_classes[sim.network().access_of(node)].uplink_bps;
   config.upload_slots = params_.masternode_upload_slots;
+  config.poison = is_poisoning(node);
   auto actor = sim.kernel().system().spawn(peer::masternode, context, config);
   sim.bind(node, peer::masternode_messages, caf::actor_cast<caf::actor>(actor));
   masternode_actors_[node] = actor;
@@ -326,6 +421,183 @@ streaming_workload::meter_for(const simulation& sim, node_index node, const core
                                                 std::move(config));
 }
 
+// ---- the econ outcomes' owners, adversaries and agents ----
+
+core::key_pair streaming_workload::delegator_key(std::uint64_t seed, std::uint32_t index) const {
+  return key_of(seed_for("delegator", seed, index));
+}
+
+void streaming_workload::register_owners(simulation& sim) {
+  auto& economics = chain_->economics();
+  economics.set_costs(params_.costs);
+  for (node_index node = 0; node < params_.masternodes; ++node) {
+    const auto owner = owner_of(node);
+    economics.add_identity(owner, econ::operator_kind::masternode, role_of(node), masternode_id(node));
+    if (is_lazy(node))
+      economics.set_stores(owner, false);
+    if (is_candidate(node))
+      economics.set_waiting(owner);
+    for (std::uint32_t i = 0; is_self_dealing(node) && i < params_.service->fake_viewers; ++i)
+      economics.add_account(owner, fake_viewer_key(sim.config().seed, node, i).public_key());
+  }
+}
+
+void streaming_workload::schedule_fake_session(simulation& sim, node_index node, std::uint64_t count) {
+  const auto gap = std::chrono::nanoseconds(
+    static_cast<std::int64_t>(3600e9 / params_.service->fake_sessions_per_hour));
+  // The first session after a minute, so that the first epoch's placement is known.
+  const auto at = std::chrono::nanoseconds(60s) + gap * static_cast<std::int64_t>(count);
+  if (at >= sim.config().duration)
+    return;
+  sim.kernel().at(at, [this, &sim, node, count] {
+    fake_session(sim, node, count);
+    schedule_fake_session(sim, node, count + 1);
+  });
+}
+
+// One fake viewer of a self-dealing masternode opens a deposit that covers exactly the
+// session's payment, then signs one receipt to its masternode for bytes never sent.
+// The signer speaks from the publisher's node: any node can carry a transaction and a
+// receipt, and the chain and the masternode judge them by their signatures.
+void streaming_workload::fake_session(simulation& sim, node_index node, std::uint64_t count) {
+  if (hosted_[node].empty())
+    return;
+  const auto index = static_cast<std::uint32_t>(count % params_.service->fake_viewers);
+  const auto& validators = chain_->validator_ids(sim);
+  const auto& parameters = chain_->params().chain;
+  const auto bytes = params_.service->fake_session_bytes;
+  peer::receipt_signer_config config;
+  config.chain = chain_->chain_id();
+  config.content = hosted_[node][count % hosted_[node].size()];
+  config.validator = validators[count % validators.size()];
+  config.deposit = static_cast<rules::amount>(rules::payment_for(bytes, parameters.price_per_gib)) + 1;
+  config.nonce = fake_nonces_[{node, index}]++;
+  config.fee = chain_->fee();
+  auto signer = std::make_shared<peer::receipt_signer>(fake_viewer_key(sim.config().seed, node, index),
+                                                       std::move(config));
+  signer->start(sim.context_of(publisher_node()), sim.kernel().now().count());
+  ++fake_sessions_;
+  const auto masternode = masternode_id(node);
+  sim.kernel().at(sim.kernel().now() + 20s, [signer, masternode, bytes, &sim] {
+    const auto now = sim.kernel().now().count();
+    signer->delivered(masternode, bytes, now);
+    signer->finish(now);
+  });
+}
+
+// At each epoch boundary, after the econ observer has scanned the state: candidates
+// join when the honest masternodes' last epoch beat the hurdle; honest operators that
+// lost money for loss_epochs_max epochs in a row unbond everything and leave.
+void streaming_workload::run_agents(const rules::state& committed) {
+  auto& sim = *sim_;
+  auto& economics = chain_->economics();
+  const auto& agents = *params_.agents;
+  const auto expected = economics.honest_masternode_epoch_roi();
+  for (node_index node = 0; node < params_.masternodes; ++node) {
+    const auto id = masternode_id(node);
+    const auto& key = *masternode_keys_[node];
+    const auto nonce = rules::nonce(committed, id);
+    const auto* record = committed.masternodes.find(id);
+    if (!registered_[node]) {
+      // A decision stands; a transaction that lost its nonce to the masternode's own
+      // claims is sent again at the next boundary.
+      const bool decided = joining_[node];
+      if (!decided && (!expected || !econ::should_join(agents.rules, *expected)))
+        continue;
+      if (record != nullptr) {
+        registered_[node] = true;
+        continue;
+      }
+      const auto stake = params_.masternode_stake * rules::micro_per_token;
+      rules::register_masternode_body body{stake,
+                                           static_cast<rules::ppm>(params_.service->commission * rules::ppm_one),
+                                           fmt::format("sim:{}", node), params_.cache_bytes};
+      if (chain_->submit(sim, rules::make_transaction(chain_->chain_id(), key, nonce, chain_->fee(), body)) &&
+          !decided) {
+        joining_[node] = true;
+        ++joins_;
+        economics.note_bonded(owner_of(node), stake, sim.kernel().now().count());
+      }
+      continue;
+    }
+    if (!agents.leave || role_of(node) != econ::honest_role || record == nullptr || record->stake == 0)
+      continue;
+    const auto* owner = economics.find(owner_of(node));
+    if (!left_[node] && (owner == nullptr || !econ::should_leave(agents.rules, owner->loss_streak)))
+      continue;
+    rules::unbond_body body{id, record->stake};
+    if (chain_->submit(sim, rules::make_transaction(chain_->chain_id(), key, nonce, chain_->fee(), body)) &&
+        !left_[node]) {
+      left_[node] = true;
+      ++leaves_;
+      outcomes_[node].unbonded = record->stake;
+      economics.note_unbonded(owner_of(node), record->stake);
+    }
+  }
+  run_delegators(committed);
+}
+
+// Delegators follow the masternodes' last-epoch reward rates: the first boundary
+// places each on a masternode in turn; later ones move it when choose_target says so
+// and its liquid balance covers a new bond. The old bond is unbonded at the boundary
+// after the move, so that the two transactions never race for one nonce.
+void streaming_workload::run_delegators(const rules::state& committed) {
+  auto& sim = *sim_;
+  const auto& economics = chain_->economics();
+  const auto& agents = *params_.agents;
+  std::vector<node_index> targets;
+  std::vector<double> rates;
+  for (node_index node = 0; node < params_.masternodes; ++node) {
+    const auto* record = committed.masternodes.find(masternode_id(node));
+    const auto* owner = economics.find(owner_of(node));
+    if (record == nullptr || record->stake == 0 || record->jailed || owner == nullptr ||
+        role_of(node) != econ::honest_role)
+      continue;
+    targets.push_back(node);
+    rates.push_back(owner->epoch_reward_rate);
+  }
+  if (targets.empty())
+    return;
+  const auto stake = agents.delegator_stake_micro;
+  for (std::uint32_t i = 0; i < agents.delegators; ++i) {
+    auto& delegator = delegators_[i];
+    const auto key = delegator_key(sim.config().seed, i);
+    const auto id = key.public_key();
+    const auto nonce = rules::nonce(committed, id);
+    auto send = [&](auto body) {
+      return chain_->submit(sim, rules::make_transaction(chain_->chain_id(), key, nonce, chain_->fee(), body));
+    };
+    if (delegator.to_unbond) {
+      const rules::delegation_key bond{masternode_id(*delegator.to_unbond), id};
+      if (committed.delegations.find(bond) == nullptr || send(rules::unbond_body{bond.target, stake}))
+        delegator.to_unbond.reset();
+      continue;
+    }
+    if (!delegator.target) {
+      const auto target = targets[i % targets.size()];
+      if (send(rules::delegate_body{masternode_id(target), stake}))
+        delegator.target = target;
+      continue;
+    }
+    const auto current = std::find(targets.begin(), targets.end(), *delegator.target);
+    // A target that left the active set counts as returning nothing.
+    auto returns = rates;
+    std::size_t current_index = static_cast<std::size_t>(current - targets.begin());
+    if (current == targets.end()) {
+      returns.push_back(0.0);
+      current_index = returns.size() - 1;
+    }
+    const auto best = econ::choose_target(returns, current_index, agents.delegator_margin);
+    if (best == current_index || rules::balance(committed, id) < stake + chain_->fee())
+      continue;
+    if (send(rules::delegate_body{masternode_id(targets[best]), stake})) {
+      delegator.to_unbond = *delegator.target;
+      delegator.target = targets[best];
+      ++delegator.moves;
+    }
+  }
+}
+
 void streaming_workload::spawn_publisher(simulation& sim) {
   const node_index node = publisher_node();
   peer::masternode_config config;
@@ -338,6 +610,9 @@ void streaming_workload::spawn_publisher(simulation& sim) {
 }
 
 void streaming_workload::start(simulation& sim) {
+  for (node_index node = 0; chain_ != nullptr && node < params_.masternodes; ++node)
+    if (is_self_dealing(node))
+      schedule_fake_session(sim, node, 0);
   if (params_.arrival_rate_per_second > 0)
     schedule_next_arrival(sim);
   if (params_.crowd) {
@@ -353,6 +628,36 @@ void streaming_workload::start(simulation& sim) {
       });
   }
 }
+
+namespace {
+
+// Counts the sessions of a class of viewers and the bytes they pay masternodes for
+// ("<prefix>.sessions", "<prefix>.paid_bytes"), then hands on to the real meter.
+class counting_meter final : public peer::delivery_meter {
+public:
+  counting_meter(std::shared_ptr<peer::delivery_meter> inner, std::string prefix)
+      : inner_(std::move(inner)), prefix_(std::move(prefix)) {}
+
+  void start(const world::node_context& context, std::int64_t now_ns) override {
+    telemetry_ = context.telemetry;
+    paid_ = telemetry_->counter(prefix_ + ".paid_bytes");
+    telemetry_->add(telemetry_->counter(prefix_ + ".sessions"), 1);
+    inner_->start(context, now_ns);
+  }
+  void delivered(const core::node_id& from, std::uint64_t bytes, std::int64_t now_ns) override {
+    telemetry_->add(paid_, static_cast<std::int64_t>(bytes));
+    inner_->delivered(from, bytes, now_ns);
+  }
+  void finish(std::int64_t now_ns) override { inner_->finish(now_ns); }
+
+private:
+  std::shared_ptr<peer::delivery_meter> inner_;
+  std::string prefix_;
+  world::metrics* telemetry_ = nullptr;
+  world::metrics::counter_id paid_ = 0;
+};
+
+} // namespace
 
 void streaming_workload::schedule_next_arrival(simulation& sim) {
   auto at = sim.kernel().now() + poisson_arrivals(params_.arrival_rate_per_second).next_gap(*random_);
@@ -374,6 +679,15 @@ void streaming_workload::arrive(simulation& sim, std::optional<std::uint32_t> vi
   const auto left = sim.config().duration - sim.kernel().now() - 1ms;
   if (left < session_min)
     return;
+  if (chain_ != nullptr && params_.agents && params_.agents->budget_per_gib) {
+    const auto [low, high] = *params_.agents->budget_per_gib;
+    const double budget = low + (high - low) * random_->uniform_real();
+    const double price = static_cast<double>(chain_->params().chain.price_per_gib) / rules::micro_per_token;
+    if (!econ::watches(price, budget)) {
+      ++viewers_priced_out_;
+      return;
+    }
+  }
   const node_index node = next_viewer_node_++;
   const auto rank = video_rank ? *video_rank : popularity_->draw(*random_);
   peer::viewer_config config;
@@ -387,11 +701,16 @@ void streaming_workload::arrive(simulation& sim, std::optional<std::uint32_t> vi
   config.neighbours_max = params_.neighbours;
   config.upload_slots = params_.viewer_upload_slots;
   config.uploads = !random_->bernoulli(params_.free_rider_share);
+  free_riders_ += config.uploads ? 0 : 1;
+  if (params_.poisoner_share > 0) // no draw otherwise: scenarios without poisoners replay as before
+    config.poison = random_->bernoulli(params_.poisoner_share);
+  poisoners_ += config.poison ? 1 : 0;
   config.seeks = plan_seeks(*library_->manifests.at(videos_[rank]), config.session_length);
   if (rank < params_.content_series)
     config.metrics_label = fmt::format("video-{}", rank);
   if (chain_ != nullptr)
-    config.meter = meter_for(sim, node, config.content);
+    config.meter = std::make_shared<counting_meter>(meter_for(sim, node, config.content),
+                                                    config.uploads ? "econ.honest_viewers" : "econ.free_riders");
   auto actor = sim.kernel().system().spawn(peer::viewer, sim.context_of(node), config);
   sim.bind(node, peer::viewer_messages, caf::actor_cast<caf::actor>(actor));
 }
@@ -503,7 +822,8 @@ void streaming_workload::report_service(const simulation& sim, nlohmann::ordered
   masternodes = nlohmann::ordered_json::array();
   for (node_index node = 0; node < params_.masternodes; ++node) {
     const auto& outcome = outcomes_[node];
-    const auto slashed = outcome.stake_at_genesis - std::min(outcome.stake, outcome.stake_at_genesis);
+    const auto kept = outcome.stake + outcome.unbonded; // what an agent took out is no slash
+    const auto slashed = outcome.stake_at_genesis - std::min(kept, outcome.stake_at_genesis);
     (is_lazy(node) ? lazy_slashed : honest_slashed) += slashed;
     if (outcome.jailed_at)
       ++(is_lazy(node) ? lazy_jailed : honest_jailed);
@@ -519,6 +839,50 @@ void streaming_workload::report_service(const simulation& sim, nlohmann::ordered
   service["lazy_slashed"] = lazy_slashed;
   service["honest_jailed"] = honest_jailed;
   service["honest_slashed"] = honest_slashed;
+  report_econ(sim, summary);
+}
+
+void streaming_workload::report_econ(const simulation& sim, nlohmann::ordered_json& summary) const {
+  const auto& telemetry = sim.telemetry();
+  auto& econ = summary["econ"];
+  econ["viewers_priced_out"] = viewers_priced_out_;
+  econ["masternodes_joined"] = joins_;
+  econ["masternodes_left"] = leaves_;
+  econ["fake_sessions"] = fake_sessions_;
+  std::uint64_t moves = 0;
+  std::uint64_t placed = 0;
+  for (const auto& delegator : delegators_) {
+    moves += delegator.moves;
+    placed += delegator.target ? 1 : 0;
+  }
+  econ["delegators"] = delegators_.size();
+  econ["delegators_placed"] = placed;
+  econ["delegator_moves"] = moves;
+  auto& attacks = econ["attacks"];
+  const double price = static_cast<double>(chain_->params().chain.price_per_gib) / rules::micro_per_token;
+  auto per_session = [&](std::string_view prefix) {
+    const auto sessions = telemetry.counter_value(fmt::format("{}.sessions", prefix));
+    const auto bytes = telemetry.counter_value(fmt::format("{}.paid_bytes", prefix));
+    return sessions > 0 ? static_cast<double>(bytes) / static_cast<double>(sessions) : 0.0;
+  };
+  if (free_riders_ > 0) {
+    // A viewer's "profit" is what it keeps: what it pays per session (masternode bytes
+    // at the chain's price), next to an uploading viewer's.
+    const double rider = per_session("econ.free_riders");
+    const double honest = per_session("econ.honest_viewers");
+    attacks["free_riders"] = {{"kind", "viewer"},
+                              {"viewers", free_riders_},
+                              {"paid_bytes_per_session", rider},
+                              {"honest_paid_bytes_per_session", honest},
+                              {"tokens_per_session", rider * price / (1u << 30)},
+                              {"honest_tokens_per_session", honest * price / (1u << 30)},
+                              {"profitable", rider < honest ? 1 : 0}};
+  }
+  if (poisoners_ > 0)
+    attacks["poisoning_viewers"] = {{"kind", "viewer"},
+                            {"viewers", poisoners_},
+                            {"bad_segments_detected", telemetry.counter_value("stream.bad_segments")},
+                            {"segments_played", telemetry.counter_value("stream.segments_played")}};
 }
 
 namespace {
@@ -564,7 +928,65 @@ service_params read_service(node_reader& section, std::uint32_t masternodes) {
   service.claim_interval =
     section.optional<virtual_time>("claim_interval", service.claim_interval, {.min = 1s, .max = 24h});
   service.lazy = section.optional<std::uint32_t>("lazy_masternodes", service.lazy, {.min = 0, .max = masternodes});
+  if (section.has("self_dealing")) {
+    auto dealing = section.section("self_dealing");
+    service.self_dealing = dealing.optional<std::uint32_t>("masternodes", 1, {.min = 1, .max = masternodes});
+    service.fake_viewers = dealing.optional<std::uint32_t>("fake_viewers", service.fake_viewers,
+                                                           {.min = 1, .max = service_params::fake_viewers_max});
+    service.fake_session_bytes =
+      dealing.optional<size_bytes>("session", size_bytes{service.fake_session_bytes},
+                                   {.min = size_bytes{1 << 20}, .max = size_bytes{1ull << 40}})
+        .value;
+    service.fake_sessions_per_hour =
+      dealing.optional<double>("sessions_per_hour", service.fake_sessions_per_hour, {.min = 0.1, .max = 3600.0});
+    const auto balance = dealing.optional<double>(
+      "fake_viewer_balance", static_cast<double>(service.fake_viewer_balance_micro) / rules::micro_per_token,
+      {.min = 0.0, .max = 1e9});
+    service.fake_viewer_balance_micro = static_cast<std::uint64_t>(std::llround(balance * rules::micro_per_token));
+  }
+  service.poisoning = section.optional<std::uint32_t>("poisoning_masternodes", service.poisoning,
+                                                     {.min = 0, .max = masternodes});
+  if (section.has("sybil")) {
+    auto sybil = section.section("sybil");
+    service.sybil = sybil.required<std::uint32_t>("identities", {.min = 2, .max = masternodes});
+  }
   return service;
+}
+
+void read_costs(node_reader& section, econ::cost_model& costs) {
+  auto money = [&](std::string_view key, double value) {
+    return section.optional<double>(key, value, {.min = 0.0, .max = 1e9});
+  };
+  costs.bandwidth_per_gb = money("bandwidth_per_gb", costs.bandwidth_per_gb);
+  costs.storage_per_gb_month = money("storage_per_gb_month", costs.storage_per_gb_month);
+  costs.fixed_per_month = money("fixed_per_month", costs.fixed_per_month);
+  costs.token_price = section.optional<double>("token_price", costs.token_price, {.min = 1e-9, .max = 1e9});
+}
+
+agent_params read_agents(node_reader& section, std::uint32_t masternodes) {
+  agent_params agents;
+  agents.rules.hurdle_rate = section.optional<ratio>("hurdle_rate", ratio{agents.rules.hurdle_rate}).value;
+  agents.rules.loss_epochs_max =
+    section.optional<std::uint32_t>("loss_epochs", agents.rules.loss_epochs_max, {.min = 1, .max = 1'000'000});
+  agents.candidates = section.optional<std::uint32_t>("candidates", agents.candidates, {.min = 0, .max = masternodes});
+  agents.leave = section.optional<bool>("leave", agents.leave);
+  if (section.has("delegators")) {
+    auto delegators = section.section("delegators");
+    agents.delegators = delegators.optional<std::uint32_t>("count", 10, {.min = 0, .max = 10'000});
+    const auto stake = delegators.optional<double>(
+      "stake", static_cast<double>(agents.delegator_stake_micro) / rules::micro_per_token, {.min = 1e-6, .max = 1e9});
+    agents.delegator_stake_micro = static_cast<std::uint64_t>(std::llround(stake * rules::micro_per_token));
+    agents.delegator_margin = delegators.optional<ratio>("margin", ratio{agents.delegator_margin}).value;
+  }
+  if (section.has("viewer_budget")) {
+    auto budget = section.section("viewer_budget");
+    const auto low = budget.required<double>("min", {.min = 0.0, .max = 1e9});
+    const auto high = budget.required<double>("max", {.min = 0.0, .max = 1e9});
+    if (high < low)
+      budget.error_at("max", fmt::format("{} is below min {}", high, low));
+    agents.budget_per_gib = std::pair{low, high};
+  }
+  return agents;
 }
 
 std::unique_ptr<workload> make_streaming(node_reader& section) {
@@ -608,6 +1030,7 @@ std::unique_ptr<workload> make_streaming(node_reader& section) {
   params.viewer_upload_slots = viewers.optional<std::uint32_t>(
     "upload_slots", params.viewer_upload_slots, {.min = 1, .max = peer::choker_config::upload_slots_max});
   params.free_rider_share = viewers.optional<ratio>("free_riders", ratio{params.free_rider_share}).value;
+  params.poisoner_share = viewers.optional<ratio>("poisoners", ratio{params.poisoner_share}).value;
   params.seeking.probability_per_minute =
     viewers.optional<ratio>("seeks_per_minute", ratio{params.seeking.probability_per_minute}).value;
 
@@ -616,6 +1039,14 @@ std::unique_ptr<workload> make_streaming(node_reader& section) {
   if (section.has("service")) {
     auto service = section.section("service");
     params.service = read_service(service, params.masternodes);
+  }
+  auto costs = section.optional_section("costs");
+  read_costs(costs, params.costs);
+  if (section.has("agents")) {
+    auto agents = section.section("agents");
+    params.agents = read_agents(agents, params.masternodes);
+    if (!params.service)
+      agents.error("agents need the service section (they decide on the chain's returns)");
   }
   return std::make_unique<streaming_workload>(std::move(params));
 }

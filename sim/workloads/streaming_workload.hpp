@@ -34,6 +34,7 @@
 #include "actors/peer/service.hpp"
 #include "actors/peer/streaming.hpp"
 #include "actors/validator/genesis.hpp"
+#include "sim/econ/measures.hpp"
 #include "sim/workload.hpp"
 #include "sim/workloads/chain_workload.hpp"
 #include "sim/workloads/distributions.hpp"
@@ -43,6 +44,8 @@ namespace stakecast::sim {
 /// The paid service: viewers pay masternodes through the chain (a `chain` workload
 /// in the same scenario), masternodes claim and answer audits.
 struct service_params {
+  /// Fake viewer accounts of one self-dealing masternode.
+  static constexpr std::uint32_t fake_viewers_max = 1'000;
   /// Each viewer's account at genesis, and the deposit it opens per session.
   std::uint64_t viewer_balance_micro = 10 * rules::micro_per_token;
   std::uint64_t deposit_micro = 2 * rules::micro_per_token;
@@ -54,6 +57,41 @@ struct service_params {
   /// Masternodes 0 .. lazy - 1 stay registered but drop their content: they fetch
   /// nothing, serve nothing and cannot answer audits.
   std::uint32_t lazy = 0;
+  /// Self-dealing: the next `self_dealing` masternodes each run `fake_viewers` viewer
+  /// accounts of their own that open deposits and sign receipts to them for
+  /// `fake_session_bytes` never sent, `fake_sessions_per_hour` times an hour.
+  std::uint32_t self_dealing = 0;
+  std::uint32_t fake_viewers = 4;
+  std::uint64_t fake_session_bytes = 1ull << 30;
+  double fake_sessions_per_hour = 30;
+  std::uint64_t fake_viewer_balance_micro = 1'000 * rules::micro_per_token;
+  /// Sybil: the next `sybil` masternodes belong to one owner; the one after them is
+  /// a single identity with the same total stake (sybil * masternodes.stake), the
+  /// control the owner is compared with. 0: none.
+  std::uint32_t sybil = 0;
+  /// Poisoning: the next `poisoning` masternodes serve segments claiming a wrong root.
+  std::uint32_t poisoning = 0;
+};
+
+/// Economic agents (docs/economics.md): masternode operators that join and leave on
+/// their returns, and viewers with budgets.
+struct agent_params {
+  econ::operator_rules rules{};
+  /// The last `candidates` masternodes are not registered at genesis: each registers
+  /// (with masternodes.stake) at the first epoch boundary where should_join holds.
+  std::uint32_t candidates = 0;
+  /// Registered honest operators unbond everything after rules.loss_epochs_max losing
+  /// epochs.
+  bool leave = true;
+  /// What a viewer will pay per GiB, drawn uniformly in [min, max] tokens; none: every
+  /// viewer watches at any price.
+  std::optional<std::pair<double, double>> budget_per_gib;
+  /// Delegators: each delegates `delegator_stake` to a masternode at the first
+  /// boundary and moves to the best one (econ::choose_target over the masternodes'
+  /// last-epoch reward rates) when it beats the current one by `delegator_margin`.
+  std::uint32_t delegators = 0;
+  std::uint64_t delegator_stake_micro = 500 * rules::micro_per_token;
+  double delegator_margin = 0.02;
 };
 
 struct streaming_params {
@@ -84,6 +122,12 @@ struct streaming_params {
   std::uint32_t content_series = 5;
   scheduler::playback_config playback{};
   std::optional<service_params> service;
+  /// Viewers that serve segments claiming a wrong root to their peers.
+  double poisoner_share = 0.0;
+  /// Costs of running a masternode: what the econ outcomes charge every masternode
+  /// and what the agents decide on.
+  econ::cost_model costs{0.005, 0.02, 20.0, 1.0};
+  std::optional<agent_params> agents;
 };
 
 class streaming_workload final : public workload, public chain_participant {
@@ -105,6 +149,7 @@ private:
   struct masternode_outcome {
     rules::amount stake_at_genesis = 0;
     rules::amount stake = 0;
+    rules::amount unbonded = 0; // by an agent that left
     std::optional<std::uint64_t> jailed_at; // the first height it was seen jailed
   };
 
@@ -124,6 +169,23 @@ private:
     return params_.service && node < params_.service->lazy;
   }
   void report_service(const simulation& sim, nlohmann::ordered_json& summary) const;
+  void report_econ(const simulation& sim, nlohmann::ordered_json& summary) const;
+  // Roles by masternode index (see service_params and agent_params).
+  bool is_self_dealing(node_index node) const noexcept;
+  bool is_sybil(node_index node) const noexcept;
+  bool is_sybil_control(node_index node) const noexcept;
+  bool is_candidate(node_index node) const noexcept;
+  bool is_poisoning(node_index node) const noexcept;
+  std::uint64_t stake_tokens_of(node_index node) const noexcept;
+  std::string owner_of(node_index node) const;
+  std::string role_of(node_index node) const;
+  core::key_pair fake_viewer_key(std::uint64_t seed, node_index node, std::uint32_t index) const;
+  void register_owners(simulation& sim);
+  void schedule_fake_session(simulation& sim, node_index node, std::uint64_t count);
+  void fake_session(simulation& sim, node_index node, std::uint64_t count);
+  void run_agents(const rules::state& committed);
+  void run_delegators(const rules::state& committed);
+  core::key_pair delegator_key(std::uint64_t seed, std::uint32_t index) const;
   void spawn_masternode(simulation& sim, node_index node);
   void spawn_publisher(simulation& sim);
   node_index publisher_node() const noexcept { return params_.masternodes; }
@@ -153,6 +215,24 @@ private:
   std::uint64_t arrivals_without_node_ = 0;
   // Bytes received by viewers when the flash crowd's last viewer had arrived.
   std::optional<std::pair<std::int64_t, std::int64_t>> at_crowd_end_;
+  // Adversaries and agents.
+  simulation* sim_ = nullptr;
+  std::map<std::pair<node_index, std::uint32_t>, std::uint64_t> fake_nonces_;
+  std::uint64_t fake_sessions_ = 0;
+  std::vector<bool> left_;           // by masternode index: unbonded for good
+  std::vector<bool> registered_;     // by masternode index: its record is on chain
+  std::vector<bool> joining_;        // by masternode index: a candidate decided to join
+  struct delegator_state {
+    std::optional<node_index> target;
+    std::optional<node_index> to_unbond; // the target it moved from, unbonded next
+    std::uint64_t moves = 0;
+  };
+  std::vector<delegator_state> delegators_;
+  std::uint64_t joins_ = 0;
+  std::uint64_t leaves_ = 0;
+  std::uint64_t viewers_priced_out_ = 0;
+  std::uint64_t poisoners_ = 0;
+  std::uint64_t free_riders_ = 0;
 };
 
 } // namespace stakecast::sim
