@@ -15,14 +15,11 @@
 #include "tests/support/scenarios.hpp"
 
 using namespace stakecast;
+using test::u64;
 
 namespace {
 
 constexpr const char* econ_agents = "tests/scenarios/econ-agents.yaml";
-
-std::uint64_t u64(const nlohmann::ordered_json& value) {
-  return value.get<std::uint64_t>();
-}
 
 } // namespace
 

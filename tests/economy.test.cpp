@@ -14,14 +14,11 @@
 #include "tests/support/scenarios.hpp"
 
 using namespace stakecast;
+using test::u64;
 
 namespace {
 
 constexpr const char* economy_small = "tests/scenarios/economy-small.yaml";
-
-std::uint64_t u64(const nlohmann::ordered_json& value) {
-  return value.get<std::uint64_t>();
-}
 
 } // namespace
 

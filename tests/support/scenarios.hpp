@@ -7,6 +7,7 @@
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "sim/scenario/scenario.hpp"
 #include "sim/simulation.hpp"
@@ -30,6 +31,11 @@ inline sim::run_result run_scenario(const sim::scenario& config) {
 inline sim::run_result run_scenario(const std::string& relative_path,
                                     std::optional<std::uint64_t> seed = {}) {
   return run_scenario(sim::load_scenario(source_path(relative_path), seed));
+}
+
+/// A summary.json number as an unsigned integer.
+inline std::uint64_t u64(const nlohmann::ordered_json& value) {
+  return value.get<std::uint64_t>();
 }
 
 } // namespace stakecast::test
