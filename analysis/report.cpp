@@ -123,14 +123,16 @@ std::string read_text(const fs::path& file) {
 
 std::string write_gnuplot_script(const page& report, const fs::path& folder) {
   std::string script = "set terminal svg size 720,420 font 'sans,11' background '#ffffff'\n"
-                       "set grid\nset key outside right top\nset datafile separator ' '\n";
+                       "set grid\nset key outside right top\nset datafile separator ' '\n"
+                       // Room around the data, so points at the ends of a range show whole.
+                       "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n";
   for (const auto& figure : report.plots) {
     script += fmt::format("set output {}\n", gnuplot_quoted((folder / "plots" / (figure.name + ".svg")).string()));
     script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\n", gnuplot_quoted(plain_label(figure.title)),
                           gnuplot_quoted(plain_label(figure.x_label)), gnuplot_quoted(plain_label(figure.y_label)));
     std::vector<std::string> parts;
     for (const auto& line : figure.lines) {
-      const std::string style = line.error_bars ? (line.lines ? "using 1:2:3 with yerrorlines" : "using 1:2:3 with yerrorbars")
+      const std::string style = line.error_bars ? (line.lines ? "using 1:2:3 with yerrorlines pt 7 ps 0.6" : "using 1:2:3 with yerrorbars pt 7 ps 0.6")
                                                 : "using 1:2 with lines";
       parts.push_back(fmt::format("{} {} title {}", gnuplot_quoted(line.data.string()), style,
                                   gnuplot_quoted(plain_label(line.label))));

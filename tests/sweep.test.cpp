@@ -2,7 +2,8 @@
 // a sweep killed with SIGKILL and started again redoes only the runs missing from
 // results.csv (summary.json of finished runs untouched, a torn last row redone);
 // malformed sweep files exit 2 naming the key; two workers on 127.0.0.1 complete a
-// sweep whose coordinator runs nothing itself; reports contain SVG plots with paths.
+// sweep whose coordinator runs nothing itself, and the runs of a worker killed
+// mid-run go to another; reports contain SVG plots with paths.
 // The sweeps run the two-minute tests/sweeps/economy-tiny.yaml (under a second a
 // run); every wait is bounded and every process is reaped.
 #include <signal.h>
@@ -188,6 +189,43 @@ TEST_CASE("Two workers complete a sweep whose coordinator runs nothing itself", 
     CHECK(fs::exists(out / "runs" / first_field(rows[i]) / "summary.json"));
   }
   CHECK(workers.size() == 2);
+}
+
+TEST_CASE("The runs of a worker killed mid-run go to another worker", "[sweep][process]") {
+  temp_folder folder;
+  const fs::path out = folder.path / "sweep";
+  const fs::path sweep_log = folder.path / "sweep.log";
+  auto sweep = start({"sweep", source("tests/sweeps/grid.yaml"), "--out", out.string(), "--jobs", "0", "--listen",
+                      "127.0.0.1:0"},
+                     sweep_log);
+  std::smatch match;
+  const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
+  std::string text;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!std::regex_search(text = read_text(sweep_log), match, listening) &&
+         std::chrono::steady_clock::now() < deadline && !sweep.poll())
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(std::regex_search(text, match, listening));
+  const std::string where = "127.0.0.1:" + match[1].str();
+  auto doomed = start({"worker", "--connect", where, "--jobs", "2"}, folder.path / "doomed.log");
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (read_text(sweep_log).find(" sent to ") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  doomed.kill();
+  auto survivor = start({"worker", "--connect", where, "--jobs", "2"}, folder.path / "survivor.log");
+  CHECK(wait_for(sweep).ok());
+  CHECK(wait_for(survivor).ok());
+  const std::string log = read_text(sweep_log);
+  INFO(log);
+  CHECK(log.find("went away") != std::string::npos);
+  const auto rows = lines_of(out / "results.csv");
+  REQUIRE(rows.size() == 9);
+  std::set<std::string> ids;
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    CHECK(rows[i].find(",ok,") != std::string::npos);
+    ids.insert(first_field(rows[i]));
+  }
+  CHECK(ids.size() == 8);
 }
 
 TEST_CASE("Reports of a sweep and of a run contain their SVG plots", "[sweep][process][report]") {

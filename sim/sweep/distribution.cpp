@@ -75,6 +75,7 @@ caf::behavior coordinator_actor(caf::event_based_actor* self, std::shared_ptr<co
         if (first)
           self->monitor(sender);
         const remote_job& job = jobs.jobs[*run];
+        fmt::print(stderr, "sweep: {} sent to {}\n", job.id, holder);
         return {"run", job.id, jobs.scenario_name, jobs.scenario_text, job.seed, job.overrides,
                 jobs.timeout_ms, jobs.memory_bytes_max};
       },
