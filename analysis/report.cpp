@@ -123,11 +123,12 @@ std::string read_text(const fs::path& file) {
 
 std::string write_gnuplot_script(const page& report, const fs::path& folder) {
   std::string script = "set terminal svg size 720,420 font 'sans,11' background '#ffffff'\n"
-                       "set grid\nset key outside right top\nset datafile separator ' '\n"
-                       // Room around the data, so points at the ends of a range show whole.
-                       "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n";
+                       "set grid\nset key outside right top\nset datafile separator ' '\n";
   for (const auto& figure : report.plots) {
     script += fmt::format("set output {}\n", gnuplot_quoted((folder / "plots" / (figure.name + ".svg")).string()));
+    // Room around a sweep's points, so error bars at the ends of a range show whole.
+    const bool points = !figure.lines.empty() && figure.lines.front().error_bars;
+    script += points ? "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n" : "set offsets 0, 0, 0, 0\n";
     script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\n", gnuplot_quoted(plain_label(figure.title)),
                           gnuplot_quoted(plain_label(figure.x_label)), gnuplot_quoted(plain_label(figure.y_label)));
     std::vector<std::string> parts;

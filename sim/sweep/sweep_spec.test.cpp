@@ -82,3 +82,23 @@ TEST_CASE("Sampled ranges keep their unit and integer ranges give integers", "[s
   CHECK(format_unit_value(0.1234567, "", false) == "0.123457");
   CHECK(!split_unit_value("abc").has_value());
 }
+
+TEST_CASE("Overrides replace scenario values before the scenario reader checks them", "[sweep]") {
+  using stakecast::sim::load_scenario;
+  using stakecast::sim::scenario_override;
+  const std::string base = std::string(STAKECAST_SOURCE_DIR) + "/tests/sweeps/economy-tiny.yaml";
+  // An absent section is created; the value lands in the resolved scenario.
+  const auto changed = load_scenario(base, 3, {{"workloads.chain.parameters.fee_burn", "25%"}});
+  CHECK(changed.resolved["workloads"]["chain"]["parameters"]["fee_burn"].as<std::string>() == "25%");
+  // A value out of range is reported at its key.
+  try {
+    load_scenario(base, 3, {{"workloads.chain.parameters.fee_burn", "150%"}});
+    FAIL("an out-of-range override was accepted");
+  } catch (const stakecast::config::config_exception& failure) {
+    CHECK(std::string(failure.what()).find("workloads.chain.parameters.fee_burn: must be between") !=
+          std::string::npos);
+  }
+  // A path through a scalar, or not a path at all, is refused.
+  CHECK_THROWS_WITH(load_scenario(base, 3, {{"duration.x", "1"}}), Catch::Contains("is not a map"));
+  CHECK_THROWS_WITH(load_scenario(base, 3, {{"a..b", "1"}}), Catch::Contains("is not a key path"));
+}
