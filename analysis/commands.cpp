@@ -12,8 +12,12 @@ namespace stakecast::analysis {
 
 void add_commands(CLI::App& app, int& exit_code) {
   auto folder = std::make_shared<std::string>();
-  auto* report = app.add_subcommand("report", "Write tables and plots of a run or sweep folder to DIR/report/");
-  report->add_option("folder", *folder, "A run folder (stakecast sim) or sweep folder (stakecast sweep)")->required();
+  auto* report = app.add_subcommand(
+      "report", "Write tables and plots of a run or sweep folder to DIR/report/");
+  report
+      ->add_option("folder", *folder,
+                   "A run folder (stakecast sim) or sweep folder (stakecast sweep)")
+      ->required();
   report->callback([folder, &exit_code] {
     const report_result result = write_report(*folder);
     if (result.exit_code != 0) {

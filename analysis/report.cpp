@@ -55,11 +55,20 @@ std::string html(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    case '&': out += "&amp;"; break;
-    case '"': out += "&quot;"; break;
-    default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -68,7 +77,8 @@ std::string html(const std::string& text) {
 std::string file_safe(const std::string& name) {
   std::string out;
   for (char c : name)
-    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') ? c : '_';
+    out +=
+        (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') ? c : '_';
   return out;
 }
 
@@ -125,16 +135,21 @@ std::string write_gnuplot_script(const page& report, const fs::path& folder) {
   std::string script = "set terminal svg size 720,420 font 'sans,11' background '#ffffff'\n"
                        "set grid\nset key outside right top\nset datafile separator ' '\n";
   for (const auto& figure : report.plots) {
-    script += fmt::format("set output {}\n", gnuplot_quoted((folder / "plots" / (figure.name + ".svg")).string()));
+    script += fmt::format("set output {}\n",
+                          gnuplot_quoted((folder / "plots" / (figure.name + ".svg")).string()));
     // Room around a sweep's points, so error bars at the ends of a range show whole.
     const bool points = !figure.lines.empty() && figure.lines.front().error_bars;
-    script += points ? "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n" : "set offsets 0, 0, 0, 0\n";
-    script += fmt::format("set title {}\nset xlabel {}\nset ylabel {}\n", gnuplot_quoted(plain_label(figure.title)),
-                          gnuplot_quoted(plain_label(figure.x_label)), gnuplot_quoted(plain_label(figure.y_label)));
+    script += points ? "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n"
+                     : "set offsets 0, 0, 0, 0\n";
+    script += fmt::format(
+        "set title {}\nset xlabel {}\nset ylabel {}\n", gnuplot_quoted(plain_label(figure.title)),
+        gnuplot_quoted(plain_label(figure.x_label)), gnuplot_quoted(plain_label(figure.y_label)));
     std::vector<std::string> parts;
     for (const auto& line : figure.lines) {
-      const std::string style = line.error_bars ? (line.lines ? "using 1:2:3 with yerrorlines pt 7 ps 0.6" : "using 1:2:3 with yerrorbars pt 7 ps 0.6")
-                                                : "using 1:2 with lines";
+      const std::string style = line.error_bars
+                                    ? (line.lines ? "using 1:2:3 with yerrorlines pt 7 ps 0.6"
+                                                  : "using 1:2:3 with yerrorbars pt 7 ps 0.6")
+                                    : "using 1:2 with lines";
       parts.push_back(fmt::format("{} {} title {}", gnuplot_quoted(line.data.string()), style,
                                   gnuplot_quoted(plain_label(line.label))));
     }
@@ -144,10 +159,12 @@ std::string write_gnuplot_script(const page& report, const fs::path& folder) {
 }
 
 // Runs gnuplot on `script_file`, its output in `log_file`. Returns what went wrong, or "".
-std::string run_gnuplot(const std::string& gnuplot, const fs::path& script_file, const fs::path& log_file) {
+std::string run_gnuplot(const std::string& gnuplot, const fs::path& script_file,
+                        const fs::path& log_file) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_file.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   std::string program = gnuplot;
@@ -157,20 +174,23 @@ std::string run_gnuplot(const std::string& gnuplot, const fs::path& script_file,
   const int spawned = posix_spawnp(&pid, gnuplot.c_str(), &actions, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0)
-    return fmt::format("cannot run {}: {} (install the Debian package gnuplot-nox: scripts/install-deps)", gnuplot,
-                       std::strerror(spawned));
+    return fmt::format(
+        "cannot run {}: {} (install the Debian package gnuplot-nox: scripts/install-deps)", gnuplot,
+        std::strerror(spawned));
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-    return fmt::format("cannot run {}: not found (install the Debian package gnuplot-nox: scripts/install-deps)",
-                       gnuplot);
+    return fmt::format(
+        "cannot run {}: not found (install the Debian package gnuplot-nox: scripts/install-deps)",
+        gnuplot);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     return fmt::format("gnuplot failed on {}; see {}", script_file.string(), log_file.string());
   return {};
 }
 
-std::string table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+std::string table(const std::vector<std::string>& header,
+                  const std::vector<std::vector<std::string>>& rows) {
   std::string out = "<table>\n<tr>";
   for (const auto& cell : header)
     out += "<th>" + html(cell) + "</th>";
@@ -198,8 +218,8 @@ void flatten(const nlohmann::ordered_json& node, const std::string& prefix,
 
 // ---- a run folder ----
 
-std::string add_run_plots(const fs::path& folder, const fs::path& report_folder, const report_settings& settings,
-                          page& report) {
+std::string add_run_plots(const fs::path& folder, const fs::path& report_folder,
+                          const report_settings& settings, page& report) {
   std::vector<fs::path> csv_files;
   for (const auto& entry : fs::directory_iterator(folder))
     if (entry.is_regular_file() && entry.path().extension() == ".csv")
@@ -235,14 +255,15 @@ std::string add_run_plots(const fs::path& folder, const fs::path& report_folder,
         if (x && y)
           out << rows[r][0] << ' ' << rows[r][column] << '\n';
       }
-      report.plots.push_back({name, header[column], header[0], header[column], {{header[column], data, false, true}}});
+      report.plots.push_back(
+          {name, header[column], header[0], header[column], {{header[column], data, false, true}}});
     }
   }
   return {};
 }
 
-report_result run_report(const fs::path& folder, const fs::path& report_folder, const report_settings& settings,
-                         page& report) {
+report_result run_report(const fs::path& folder, const fs::path& report_folder,
+                         const report_settings& settings, page& report) {
   const fs::path summary_file = folder / "summary.json";
   auto summary = nlohmann::ordered_json::parse(read_text(summary_file), nullptr, false);
   if (summary.is_discarded() || !summary.is_object())
@@ -267,7 +288,8 @@ struct sweep_table {
   std::size_t first_outcome = 0;
 };
 
-std::optional<std::size_t> column_of(const std::vector<std::string>& header, const std::string& name) {
+std::optional<std::size_t> column_of(const std::vector<std::string>& header,
+                                     const std::string& name) {
   auto it = std::find(header.begin(), header.end(), name);
   if (it == header.end())
     return std::nullopt;
@@ -277,8 +299,10 @@ std::optional<std::size_t> column_of(const std::vector<std::string>& header, con
 std::string read_sweep(const fs::path& folder, sweep_table& sweep) {
   const fs::path description_file = folder / "sweep.json";
   auto description = nlohmann::json::parse(read_text(description_file), nullptr, false);
-  if (description.is_discarded() || !description.contains("parameters") || !description["parameters"].is_array())
-    return fmt::format("{}: not a sweep description (no parameters list)", description_file.string());
+  if (description.is_discarded() || !description.contains("parameters") ||
+      !description["parameters"].is_array())
+    return fmt::format("{}: not a sweep description (no parameters list)",
+                       description_file.string());
   for (const auto& parameter : description["parameters"]) {
     if (!parameter.contains("name") || !parameter["name"].is_string())
       return fmt::format("{}: a parameter has no name", description_file.string());
@@ -299,7 +323,8 @@ std::string read_sweep(const fs::path& folder, sweep_table& sweep) {
     return fmt::format("{}: line 1: no status or error column", (folder / "results.csv").string());
   for (const auto& parameter : sweep.parameters)
     if (!column_of(sweep.header, parameter))
-      return fmt::format("{}: line 1: no column for parameter {}", (folder / "results.csv").string(), parameter);
+      return fmt::format("{}: line 1: no column for parameter {}",
+                         (folder / "results.csv").string(), parameter);
   sweep.status_column = *status;
   sweep.error_column = *error_column;
   sweep.first_outcome = *error_column + 1;
@@ -382,13 +407,15 @@ void add_sweep_plots(const sweep_table& sweep, const std::vector<std::size_t>& o
       std::size_t index = 0;
       for (auto& [label, members] : by_series) {
         std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->x < b->x; });
-        const fs::path data = report_folder / "data" / fmt::format("{}.{}.dat", figure.name, index++);
+        const fs::path data =
+            report_folder / "data" / fmt::format("{}.{}.dat", figure.name, index++);
         std::ofstream out(data);
         for (const auto* member : members) {
           const interval ci = mean_interval(member->values);
           out << fmt::format("{} {} {}\n", member->x, ci.mean, ci.half_width);
         }
-        figure.lines.push_back({label.empty() ? sweep.header[outcome] : label, data, true, as_lines});
+        figure.lines.push_back(
+            {label.empty() ? sweep.header[outcome] : label, data, true, as_lines});
       }
       if (!figure.lines.empty())
         report.plots.push_back(std::move(figure));
@@ -441,8 +468,8 @@ std::string points_table(const sweep_table& sweep, const std::vector<std::size_t
   return out;
 }
 
-report_result sweep_report(const fs::path& folder, const fs::path& report_folder, const report_settings& settings,
-                           page& report) {
+report_result sweep_report(const fs::path& folder, const fs::path& report_folder,
+                           const report_settings& settings, page& report) {
   sweep_table sweep;
   if (auto why = read_sweep(folder, sweep); !why.empty())
     return {2, why, {}, 0};
@@ -457,27 +484,30 @@ std::string render(const page& report) {
   std::string out = fmt::format(
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{0}</title>\n"
       "<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}"
-      "td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left}}img{{max-width:720px}}</style>\n"
+      "td,th{{border:1px solid #ccc;padding:2px "
+      "6px;text-align:left}}img{{max-width:720px}}</style>\n"
       "</head><body>\n<h1>{0}</h1>\n",
       html(report.title));
   for (const auto& section : report.sections)
     out += section;
   out += "<h2>Plots</h2>\n";
   if (report.plots_left_out > 0)
-    out += fmt::format("<p>{} more plots were left out (at most {} per report).</p>\n", report.plots_left_out,
-                       report.plots.size());
+    out += fmt::format("<p>{} more plots were left out (at most {} per report).</p>\n",
+                       report.plots_left_out, report.plots.size());
   for (const auto& figure : report.plots)
-    out += fmt::format("<figure><img src=\"plots/{0}.svg\" alt=\"{1}\"><figcaption>{1}</figcaption></figure>\n",
-                       html(figure.name), html(figure.title));
+    out += fmt::format(
+        "<figure><img src=\"plots/{0}.svg\" alt=\"{1}\"><figcaption>{1}</figcaption></figure>\n",
+        html(figure.name), html(figure.title));
   return out + "</body></html>\n";
 }
 
 } // namespace
 
 double student_t_95(std::size_t degrees) {
-  static constexpr double table_values[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                                            2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-                                            2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  static constexpr double table_values[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                                            2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+                                            2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+                                            2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
   if (degrees >= 1 && degrees <= 30)
     return table_values[degrees - 1];
   if (degrees <= 40)
@@ -502,7 +532,8 @@ interval mean_interval(const std::vector<double>& values) {
   for (double value : values)
     squares += (value - result.mean) * (value - result.mean);
   const double deviation = std::sqrt(squares / static_cast<double>(values.size() - 1));
-  result.half_width = student_t_95(values.size() - 1) * deviation / std::sqrt(static_cast<double>(values.size()));
+  result.half_width =
+      student_t_95(values.size() - 1) * deviation / std::sqrt(static_cast<double>(values.size()));
   return result;
 }
 
@@ -536,8 +567,8 @@ std::vector<std::vector<std::string>> read_csv(const fs::path& file, std::string
     if (!rows.empty() && fields.size() != rows.front().size()) {
       if (torn)
         break;
-      error = fmt::format("{}:{}: expected {} fields, got {}", file.string(), number, rows.front().size(),
-                          fields.size());
+      error = fmt::format("{}:{}: expected {} fields, got {}", file.string(), number,
+                          rows.front().size(), fields.size());
       return {};
     }
     if (!torn || rows.empty())
@@ -551,7 +582,8 @@ report_result write_report(const fs::path& folder, const report_settings& settin
   const bool is_run = fs::exists(folder / "summary.json");
   if (!is_sweep && !is_run)
     return {2,
-            fmt::format("{}: neither a run folder (summary.json) nor a sweep folder (sweep.json and results.csv)",
+            fmt::format("{}: neither a run folder (summary.json) nor a sweep folder (sweep.json "
+                        "and results.csv)",
                         folder.string()),
             {},
             0};
@@ -563,14 +595,15 @@ report_result write_report(const fs::path& folder, const report_settings& settin
   if (error)
     return {1, fmt::format("cannot create {}: {}", report_folder.string(), error.message()), {}, 0};
   page report;
-  report_result result =
-      is_sweep ? sweep_report(folder, report_folder, settings, report) : run_report(folder, report_folder, settings, report);
+  report_result result = is_sweep ? sweep_report(folder, report_folder, settings, report)
+                                  : run_report(folder, report_folder, settings, report);
   if (result.exit_code != 0)
     return result;
   if (!report.plots.empty()) {
     const fs::path script = report_folder / "plots.gp";
     std::ofstream(script) << write_gnuplot_script(report, report_folder);
-    if (auto why = run_gnuplot(settings.gnuplot, script, report_folder / "gnuplot.log"); !why.empty())
+    if (auto why = run_gnuplot(settings.gnuplot, script, report_folder / "gnuplot.log");
+        !why.empty())
       return {1, why, {}, 0};
   }
   result.index = report_folder / "index.html";

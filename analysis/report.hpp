@@ -28,13 +28,14 @@ struct report_settings {
 };
 
 struct report_result {
-  int exit_code = 0;        ///< 0 written; 1 operating failure (gnuplot missing); 2 bad input
-  std::string error;        ///< what went wrong, naming the file
+  int exit_code = 0; ///< 0 written; 1 operating failure (gnuplot missing); 2 bad input
+  std::string error; ///< what went wrong, naming the file
   std::filesystem::path index;
   std::size_t plots = 0;
 };
 
-report_result write_report(const std::filesystem::path& folder, const report_settings& settings = {});
+report_result write_report(const std::filesystem::path& folder,
+                           const report_settings& settings = {});
 
 /// The two-sided 95% quantile of Student's t with `degrees` degrees of freedom
 /// (1.96 in the limit). REQUIRES: degrees >= 1.
@@ -49,6 +50,7 @@ interval mean_interval(const std::vector<double>& values);
 
 /// Reads a CSV file whose fields hold no line breaks (ours). Returns rows, or sets
 /// `error` naming the file and line.
-std::vector<std::vector<std::string>> read_csv(const std::filesystem::path& file, std::string& error);
+std::vector<std::vector<std::string>> read_csv(const std::filesystem::path& file,
+                                               std::string& error);
 
 } // namespace stakecast::analysis

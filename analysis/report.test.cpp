@@ -25,7 +25,8 @@ TEST_CASE("The confidence interval is Student t over n minus 1 degrees of freedo
 }
 
 TEST_CASE("CSV reading drops a torn last line and refuses a short row inside", "[report]") {
-  const auto file = std::filesystem::temp_directory_path() / ("stakecast-report-" + std::to_string(::getpid()) + ".csv");
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("stakecast-report-" + std::to_string(::getpid()) + ".csv");
   std::ofstream(file) << "a,b\n1,\"x,y\"\n2,3\n4";
   std::string error;
   auto rows = read_csv(file, error);

@@ -35,8 +35,8 @@ struct temp_folder {
   fs::path path;
   temp_folder() {
     static int counter = 0;
-    path = fs::temp_directory_path() / ("stakecast-sweep-test-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(counter++));
+    path = fs::temp_directory_path() /
+           ("stakecast-sweep-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     fs::remove_all(path);
     fs::create_directories(path);
   }
@@ -46,7 +46,9 @@ struct temp_folder {
   }
 };
 
-std::string source(const std::string& relative) { return std::string(STAKECAST_SOURCE_DIR) + "/" + relative; }
+std::string source(const std::string& relative) {
+  return std::string(STAKECAST_SOURCE_DIR) + "/" + relative;
+}
 
 std::string read_text(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -88,7 +90,9 @@ std::vector<std::string> lines_of(const fs::path& file) {
   return lines;
 }
 
-std::string first_field(const std::string& line) { return line.substr(0, line.find(',')); }
+std::string first_field(const std::string& line) {
+  return line.substr(0, line.find(','));
+}
 
 } // namespace
 
@@ -96,11 +100,13 @@ TEST_CASE("A sweep killed with SIGKILL resumes without redoing finished runs", "
   temp_folder folder;
   const fs::path out = folder.path / "sweep";
   const fs::path results = out / "results.csv";
-  auto sweep = start({"sweep", source("tests/sweeps/grid.yaml"), "--out", out.string(), "--jobs", "1"},
-                     folder.path / "first.log");
+  auto sweep =
+      start({"sweep", source("tests/sweeps/grid.yaml"), "--out", out.string(), "--jobs", "1"},
+            folder.path / "first.log");
   // Kill it once three runs have their rows (header + 3 lines).
   const auto deadline = std::chrono::steady_clock::now() + process_timeout;
-  while (lines_of(results).size() < 4 && std::chrono::steady_clock::now() < deadline && !sweep.poll())
+  while (lines_of(results).size() < 4 && std::chrono::steady_clock::now() < deadline &&
+         !sweep.poll())
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   REQUIRE_FALSE(sweep.poll().has_value());
   sweep.kill();
@@ -112,11 +118,13 @@ TEST_CASE("A sweep killed with SIGKILL resumes without redoing finished runs", "
   fs::resize_file(results, fs::file_size(results) - 5);
   std::map<std::string, fs::file_time_type> finished;
   for (std::size_t i = 1; i + 1 < rows.size(); ++i)
-    finished[first_field(rows[i])] = fs::last_write_time(out / "runs" / first_field(rows[i]) / "summary.json");
+    finished[first_field(rows[i])] =
+        fs::last_write_time(out / "runs" / first_field(rows[i]) / "summary.json");
   const auto torn_time = fs::last_write_time(out / "runs" / torn_id / "summary.json");
 
-  const auto exit = run({"sweep", source("tests/sweeps/grid.yaml"), "--out", out.string(), "--jobs", "2"},
-                        folder.path / "second.log");
+  const auto exit =
+      run({"sweep", source("tests/sweeps/grid.yaml"), "--out", out.string(), "--jobs", "2"},
+          folder.path / "second.log");
   REQUIRE(exit.ok());
   const std::string log = read_text(folder.path / "second.log");
   INFO(log);
@@ -134,8 +142,9 @@ TEST_CASE("A sweep killed with SIGKILL resumes without redoing finished runs", "
   CHECK(ids.size() == 8);
 
   // The same folder refuses another sweep's runs.
-  const auto other = run({"sweep", source("tests/sweeps/pair.yaml"), "--out", out.string(), "--jobs", "1"},
-                         folder.path / "other.log");
+  const auto other =
+      run({"sweep", source("tests/sweeps/pair.yaml"), "--out", out.string(), "--jobs", "1"},
+          folder.path / "other.log");
   CHECK(other.code == 2);
   CHECK(read_text(folder.path / "other.log").find("different sweep") != std::string::npos);
 }
@@ -148,7 +157,8 @@ TEST_CASE("Malformed sweep files exit with code 2 and name the key", "[sweep][pr
       {"missing_base.yaml", "base: the base scenario"}};
   for (const auto& [file, message] : expected) {
     const fs::path log = folder.path / (file + ".log");
-    const auto exit = run({"sweep", source("tests/bad_sweeps/" + file), "--out", (folder.path / file).string()}, log);
+    const auto exit = run(
+        {"sweep", source("tests/bad_sweeps/" + file), "--out", (folder.path / file).string()}, log);
     INFO(file << ": " << read_text(log));
     CHECK(exit.code == 2);
     CHECK(read_text(log).find(message) != std::string::npos);
@@ -156,12 +166,13 @@ TEST_CASE("Malformed sweep files exit with code 2 and name the key", "[sweep][pr
   }
 }
 
-TEST_CASE("Two workers complete a sweep whose coordinator runs nothing itself", "[sweep][process]") {
+TEST_CASE("Two workers complete a sweep whose coordinator runs nothing itself",
+          "[sweep][process]") {
   temp_folder folder;
   const fs::path out = folder.path / "sweep";
   const fs::path sweep_log = folder.path / "sweep.log";
-  auto sweep = start({"sweep", source("tests/sweeps/grid.yaml"), "--out", out.string(), "--jobs", "0", "--listen",
-                      "127.0.0.1:0"},
+  auto sweep = start({"sweep", source("tests/sweeps/grid.yaml"), "--out", out.string(), "--jobs",
+                      "0", "--listen", "127.0.0.1:0"},
                      sweep_log);
   std::smatch match;
   const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
@@ -195,8 +206,8 @@ TEST_CASE("The runs of a worker killed mid-run go to another worker", "[sweep][p
   temp_folder folder;
   const fs::path out = folder.path / "sweep";
   const fs::path sweep_log = folder.path / "sweep.log";
-  auto sweep = start({"sweep", source("tests/sweeps/grid.yaml"), "--out", out.string(), "--jobs", "0", "--listen",
-                      "127.0.0.1:0"},
+  auto sweep = start({"sweep", source("tests/sweeps/grid.yaml"), "--out", out.string(), "--jobs",
+                      "0", "--listen", "127.0.0.1:0"},
                      sweep_log);
   std::smatch match;
   const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
@@ -209,10 +220,12 @@ TEST_CASE("The runs of a worker killed mid-run go to another worker", "[sweep][p
   const std::string where = "127.0.0.1:" + match[1].str();
   auto doomed = start({"worker", "--connect", where, "--jobs", "2"}, folder.path / "doomed.log");
   deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (read_text(sweep_log).find(" sent to ") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+  while (read_text(sweep_log).find(" sent to ") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   doomed.kill();
-  auto survivor = start({"worker", "--connect", where, "--jobs", "2"}, folder.path / "survivor.log");
+  auto survivor =
+      start({"worker", "--connect", where, "--jobs", "2"}, folder.path / "survivor.log");
   CHECK(wait_for(sweep).ok());
   CHECK(wait_for(survivor).ok());
   const std::string log = read_text(sweep_log);
@@ -249,6 +262,7 @@ TEST_CASE("Reports of a sweep and of a run contain their SVG plots", "[sweep][pr
     CHECK(plots >= 2);
     CHECK(index.find("http") == std::string::npos);
   }
-  CHECK(read_text(out / "report" / "index.html").find("chain.burned against fee_burn") != std::string::npos);
+  CHECK(read_text(out / "report" / "index.html").find("chain.burned against fee_burn") !=
+        std::string::npos);
   CHECK(run({"report", (folder.path / "nothing").string()}, folder.path / "bad.log").code == 2);
 }

@@ -67,7 +67,8 @@ std::variant<child_process, std::string> child_process::start(const child_spec& 
   return child_process(pid);
 }
 
-child_process::child_process(child_process&& other) noexcept : pid_(other.pid_), exit_(other.exit_) {
+child_process::child_process(child_process&& other) noexcept
+    : pid_(other.pid_), exit_(other.exit_) {
   other.pid_ = -1;
 }
 

@@ -25,8 +25,8 @@ using want_atom = caf::atom_constant<caf::atom("want")>;
 using result_atom = caf::atom_constant<caf::atom("result")>;
 using ok_atom = caf::atom_constant<caf::atom("ok")>;
 
-using job_reply = std::tuple<std::string, std::string, std::string, std::string, std::uint64_t, std::string,
-                             std::uint64_t, std::uint64_t>;
+using job_reply = std::tuple<std::string, std::string, std::string, std::string, std::uint64_t,
+                             std::string, std::uint64_t, std::uint64_t>;
 
 // A worker slot waits this long before asking again when the answer is "wait".
 constexpr auto wait_poll = std::chrono::milliseconds(500);
@@ -42,7 +42,8 @@ struct coordinator_state {
   std::map<std::string, std::size_t> runs_taken;
 };
 
-caf::behavior coordinator_actor(caf::event_based_actor* self, std::shared_ptr<coordinator_state> state) {
+caf::behavior coordinator_actor(caf::event_based_actor* self,
+                                std::shared_ptr<coordinator_state> state) {
   self->set_down_handler([state](caf::down_msg& down) {
     std::string holder;
     {
@@ -55,37 +56,38 @@ caf::behavior coordinator_actor(caf::event_based_actor* self, std::shared_ptr<co
     }
     const std::size_t released = state->board->release_holder(holder);
     if (released > 0)
-      fmt::print(stderr, "sweep: worker slot {} went away; {} run(s) back in the queue\n", holder, released);
+      fmt::print(stderr, "sweep: worker slot {} went away; {} run(s) back in the queue\n", holder,
+                 released);
   });
-  return {
-      [self, state](want_atom, const std::string& holder) -> job_reply {
-        const auto& jobs = *state->jobs;
-        auto run = state->board->take(holder);
-        if (!run) {
-          const std::string kind = state->board->remaining() > 0 ? "wait" : "done";
-          return {kind, "", "", "", 0, "", 0, 0};
-        }
-        auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
-        bool first = false;
-        {
-          std::lock_guard lock(state->mutex);
-          first = state->holder_of.emplace(sender, holder).second;
-          ++state->runs_taken[holder];
-        }
-        if (first)
-          self->monitor(sender);
-        const remote_job& job = jobs.jobs[*run];
-        fmt::print(stderr, "sweep: {} sent to {}\n", job.id, holder);
-        return {"run", job.id, jobs.scenario_name, jobs.scenario_text, job.seed, job.overrides,
-                jobs.timeout_ms, jobs.memory_bytes_max};
-      },
-      [state](result_atom, const std::string& id, const std::string& holder, bool ok, const std::string& error,
-              const std::string& summary_text, double wall_seconds) {
-        auto it = state->index_of_id.find(id);
-        if (it != state->index_of_id.end())
-          state->board->finish(it->second, run_outcome{holder, ok, error, summary_text, wall_seconds});
-        return ok_atom::value;
-      }};
+  return {[self, state](want_atom, const std::string& holder) -> job_reply {
+            const auto& jobs = *state->jobs;
+            auto run = state->board->take(holder);
+            if (!run) {
+              const std::string kind = state->board->remaining() > 0 ? "wait" : "done";
+              return {kind, "", "", "", 0, "", 0, 0};
+            }
+            auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+            bool first = false;
+            {
+              std::lock_guard lock(state->mutex);
+              first = state->holder_of.emplace(sender, holder).second;
+              ++state->runs_taken[holder];
+            }
+            if (first)
+              self->monitor(sender);
+            const remote_job& job = jobs.jobs[*run];
+            fmt::print(stderr, "sweep: {} sent to {}\n", job.id, holder);
+            return {"run",    job.id,        jobs.scenario_name, jobs.scenario_text,
+                    job.seed, job.overrides, jobs.timeout_ms,    jobs.memory_bytes_max};
+          },
+          [state](result_atom, const std::string& id, const std::string& holder, bool ok,
+                  const std::string& error, const std::string& summary_text, double wall_seconds) {
+            auto it = state->index_of_id.find(id);
+            if (it != state->index_of_id.end())
+              state->board->finish(it->second,
+                                   run_outcome{holder, ok, error, summary_text, wall_seconds});
+            return ok_atom::value;
+          }};
 }
 
 class published_coordinator final : public coordinator {
@@ -104,7 +106,8 @@ public:
     actor_ = system_.spawn(coordinator_actor, state);
     auto port = system_.middleman().publish(actor_, where.port, where.host.c_str(), true);
     if (!port)
-      return fmt::format("cannot listen on {}:{}: {}", where.host, where.port, system_.render(port.error()));
+      return fmt::format("cannot listen on {}:{}: {}", where.host, where.port,
+                         system_.render(port.error()));
     port_ = *port;
     return {};
   }
@@ -154,8 +157,8 @@ std::string hostname() {
 }
 
 // One run on this worker: the scenario written to `folder`, the run as a child.
-run_outcome run_job(const worker_options& options, const std::filesystem::path& folder, const std::string& holder,
-                    const job_reply& job) {
+run_outcome run_job(const worker_options& options, const std::filesystem::path& folder,
+                    const std::string& holder, const job_reply& job) {
   const auto& [kind, id, name, text, seed, overrides, timeout_ms, memory_max] = job;
   run_outcome outcome;
   outcome.holder = holder;
@@ -166,7 +169,8 @@ run_outcome run_job(const worker_options& options, const std::filesystem::path& 
     out << text;
   }
   const auto out = folder / "runs" / id;
-  child_spec spec{sim_arguments(options.executable, scenario_file.string(), seed, out.string(), split_lines(overrides)),
+  child_spec spec{sim_arguments(options.executable, scenario_file.string(), seed, out.string(),
+                                split_lines(overrides)),
                   folder / (id + ".log"), memory_max};
   auto started_child = child_process::start(spec);
   if (auto* why = std::get_if<std::string>(&started_child)) {
@@ -185,7 +189,8 @@ run_outcome run_job(const worker_options& options, const std::filesystem::path& 
     }
     std::this_thread::sleep_for(child_poll);
   }
-  outcome.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  outcome.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (exit->ok()) {
     outcome.summary_text = read_text(out / "summary.json");
     outcome.ok = !outcome.summary_text.empty();
@@ -203,18 +208,21 @@ run_outcome run_job(const worker_options& options, const std::filesystem::path& 
 
 // One slot of a worker: ask, run, report, until done. Returns false when the
 // coordinator went away before saying done.
-bool run_slot(caf::actor_system& system, const caf::actor& coordinator_handle, const worker_options& options,
-              const std::filesystem::path& folder, const std::string& holder, std::atomic<std::size_t>& runs) {
+bool run_slot(caf::actor_system& system, const caf::actor& coordinator_handle,
+              const worker_options& options, const std::filesystem::path& folder,
+              const std::string& holder, std::atomic<std::size_t>& runs) {
   caf::scoped_actor self{system};
   for (;;) {
     std::optional<job_reply> job;
     bool failed = false;
     self->request(coordinator_handle, request_timeout, want_atom::value, holder)
         .receive(
-            [&](std::string& kind, std::string& id, std::string& name, std::string& text, std::uint64_t seed,
-                std::string& overrides, std::uint64_t timeout_ms, std::uint64_t memory_max) {
-              job = job_reply{std::move(kind), std::move(id), std::move(name), std::move(text), seed,
-                              std::move(overrides), timeout_ms, memory_max};
+            [&](std::string& kind, std::string& id, std::string& name, std::string& text,
+                std::uint64_t seed, std::string& overrides, std::uint64_t timeout_ms,
+                std::uint64_t memory_max) {
+              job = job_reply{std::move(kind), std::move(id), std::move(name),
+                              std::move(text), seed,          std::move(overrides),
+                              timeout_ms,      memory_max};
             },
             [&](caf::error&) { failed = true; });
     if (failed)
@@ -228,8 +236,8 @@ bool run_slot(caf::actor_system& system, const caf::actor& coordinator_handle, c
     }
     run_outcome outcome = run_job(options, folder, holder, *job);
     ++runs;
-    self->request(coordinator_handle, request_timeout, result_atom::value, std::get<1>(*job), holder, outcome.ok,
-                  outcome.error, outcome.summary_text, outcome.wall_seconds)
+    self->request(coordinator_handle, request_timeout, result_atom::value, std::get<1>(*job),
+                  holder, outcome.ok, outcome.error, outcome.summary_text, outcome.wall_seconds)
         .receive([&](ok_atom) {}, [&](caf::error&) { failed = true; });
     if (failed)
       return false;
@@ -254,7 +262,8 @@ std::variant<endpoint, std::string> parse_endpoint(const std::string& text) {
 }
 
 std::variant<std::unique_ptr<coordinator>, std::string>
-coordinator::start(const endpoint& where, std::shared_ptr<run_board> board, std::shared_ptr<const remote_jobs> jobs) {
+coordinator::start(const endpoint& where, std::shared_ptr<run_board> board,
+                   std::shared_ptr<const remote_jobs> jobs) {
   auto state = std::make_shared<coordinator_state>();
   state->board = std::move(board);
   state->jobs = std::move(jobs);
@@ -266,11 +275,12 @@ coordinator::start(const endpoint& where, std::shared_ptr<run_board> board, std:
   return std::unique_ptr<coordinator>(std::move(published));
 }
 
-std::vector<std::string> sim_arguments(const std::string& executable, const std::string& scenario_path,
-                                       std::uint64_t seed, const std::string& out,
+std::vector<std::string> sim_arguments(const std::string& executable,
+                                       const std::string& scenario_path, std::uint64_t seed,
+                                       const std::string& out,
                                        const std::vector<std::string>& overrides) {
-  std::vector<std::string> arguments{executable, "sim", scenario_path, "--seed", std::to_string(seed),
-                                     "--out", out, "--quiet"};
+  std::vector<std::string> arguments{executable,           "sim",   scenario_path, "--seed",
+                                     std::to_string(seed), "--out", out,           "--quiet"};
   for (const auto& change : overrides) {
     arguments.push_back("--set");
     arguments.push_back(change);
@@ -283,35 +293,40 @@ int run_worker(const worker_options& options) {
   config.load<caf::io::middleman>();
   caf::actor_system system{config};
   std::optional<caf::actor> coordinator_handle;
-  for (std::uint32_t attempt = 0; attempt < options.connect_attempts_max && !coordinator_handle; ++attempt) {
-    auto handle = system.middleman().remote_actor(options.coordinator_at.host, options.coordinator_at.port);
+  for (std::uint32_t attempt = 0; attempt < options.connect_attempts_max && !coordinator_handle;
+       ++attempt) {
+    auto handle =
+        system.middleman().remote_actor(options.coordinator_at.host, options.coordinator_at.port);
     if (handle) {
       coordinator_handle = *handle;
     } else {
       if (attempt + 1 == options.connect_attempts_max) {
-        fmt::print(stderr, "worker: cannot reach the sweep at {}:{}: {}\n", options.coordinator_at.host,
-                   options.coordinator_at.port, system.render(handle.error()));
+        fmt::print(stderr, "worker: cannot reach the sweep at {}:{}: {}\n",
+                   options.coordinator_at.host, options.coordinator_at.port,
+                   system.render(handle.error()));
         return 1;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
   }
   std::error_code error;
-  const auto folder = std::filesystem::temp_directory_path() / fmt::format("stakecast-worker-{}", ::getpid());
+  const auto folder =
+      std::filesystem::temp_directory_path() / fmt::format("stakecast-worker-{}", ::getpid());
   std::filesystem::create_directories(folder / "runs", error);
   if (error) {
     fmt::print(stderr, "worker: cannot create {}: {}\n", folder.string(), error.message());
     return 1;
   }
   const std::string name = fmt::format("{}:{}", hostname(), ::getpid());
-  fmt::print(stderr, "worker {}: connected to {}:{} with {} slot(s)\n", name, options.coordinator_at.host,
-             options.coordinator_at.port, options.jobs);
+  fmt::print(stderr, "worker {}: connected to {}:{} with {} slot(s)\n", name,
+             options.coordinator_at.host, options.coordinator_at.port, options.jobs);
   std::atomic<std::size_t> runs{0};
   std::atomic<bool> lost{false};
   std::vector<std::thread> slots;
   for (unsigned slot = 0; slot < options.jobs; ++slot)
     slots.emplace_back([&, slot] {
-      if (!run_slot(system, *coordinator_handle, options, folder, fmt::format("{}/{}", name, slot), runs))
+      if (!run_slot(system, *coordinator_handle, options, folder, fmt::format("{}/{}", name, slot),
+                    runs))
         lost = true;
     });
   for (auto& slot : slots)

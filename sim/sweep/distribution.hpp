@@ -55,7 +55,8 @@ class coordinator {
 public:
   /// Publishes a coordinator for `board` at `where`. Returns it, or what went wrong.
   static std::variant<std::unique_ptr<coordinator>, std::string>
-  start(const endpoint& where, std::shared_ptr<run_board> board, std::shared_ptr<const remote_jobs> jobs);
+  start(const endpoint& where, std::shared_ptr<run_board> board,
+        std::shared_ptr<const remote_jobs> jobs);
   virtual ~coordinator() = default;
   /// The port it listens on (the one chosen when asked for port 0).
   virtual std::uint16_t port() const = 0;
@@ -76,8 +77,9 @@ struct worker_options {
 int run_worker(const worker_options& options);
 
 /// The arguments of `stakecast sim` for one run.
-std::vector<std::string> sim_arguments(const std::string& executable, const std::string& scenario_path,
-                                       std::uint64_t seed, const std::string& out,
+std::vector<std::string> sim_arguments(const std::string& executable,
+                                       const std::string& scenario_path, std::uint64_t seed,
+                                       const std::string& out,
                                        const std::vector<std::string>& overrides);
 
 } // namespace stakecast::sim::sweep

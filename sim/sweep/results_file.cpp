@@ -71,7 +71,8 @@ std::optional<std::vector<std::string>> split_csv_line(const std::string& line) 
   return fields;
 }
 
-std::vector<std::pair<std::string, std::string>> flatten_outcomes(const nlohmann::ordered_json& summary) {
+std::vector<std::pair<std::string, std::string>>
+flatten_outcomes(const nlohmann::ordered_json& summary) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [key, value] : summary.items())
     if (key != "counters")
@@ -87,8 +88,8 @@ std::vector<std::string> fixed_columns(const std::vector<std::string>& parameter
   return columns;
 }
 
-std::variant<results_state, std::string> read_results(const std::filesystem::path& file,
-                                                      const std::vector<std::string>& parameter_names) {
+std::variant<results_state, std::string>
+read_results(const std::filesystem::path& file, const std::vector<std::string>& parameter_names) {
   results_state state;
   std::ifstream in(file, std::ios::binary);
   if (!in)
@@ -111,9 +112,11 @@ std::variant<results_state, std::string> read_results(const std::filesystem::pat
   if (!lines.empty()) {
     auto header = split_csv_line(lines.front());
     const auto fixed = fixed_columns(parameter_names);
-    if (!header || header->size() < fixed.size() || !std::equal(fixed.begin(), fixed.end(), header->begin()))
-      return fmt::format("{}: line 1: the header is not this sweep's (expected it to start with {})",
-                         file.string(), fmt::join(fixed, ","));
+    if (!header || header->size() < fixed.size() ||
+        !std::equal(fixed.begin(), fixed.end(), header->begin()))
+      return fmt::format(
+          "{}: line 1: the header is not this sweep's (expected it to start with {})",
+          file.string(), fmt::join(fixed, ","));
     state.header = *header;
   }
   for (std::size_t i = 1; i < lines.size(); ++i) {
@@ -126,7 +129,8 @@ std::variant<results_state, std::string> read_results(const std::filesystem::pat
       break;
     }
     if (!whole)
-      return fmt::format("{}: line {}: expected {} fields", file.string(), i + 1, state.header.size());
+      return fmt::format("{}: line {}: expected {} fields", file.string(), i + 1,
+                         state.header.size());
     state.done[fields->front()] = i;
   }
   if (state.dropped_torn_line) {

@@ -31,22 +31,23 @@ std::optional<std::vector<std::string>> split_csv_line(const std::string& line);
 /// The numeric leaves of a summary, dotted ("qoe.startup_delay_s.p95"), in document
 /// order; booleans as 0 and 1; the `counters` section is left out (it repeats the
 /// sections' figures under names that vary with the catalog).
-std::vector<std::pair<std::string, std::string>> flatten_outcomes(const nlohmann::ordered_json& summary);
+std::vector<std::pair<std::string, std::string>>
+flatten_outcomes(const nlohmann::ordered_json& summary);
 
 /// The columns before the outcomes.
 std::vector<std::string> fixed_columns(const std::vector<std::string>& parameter_names);
 
 struct results_state {
-  std::vector<std::string> header;           ///< empty when the file has no header yet
-  std::map<std::string, std::size_t> done;   ///< run id -> row number
+  std::vector<std::string> header;         ///< empty when the file has no header yet
+  std::map<std::string, std::size_t> done; ///< run id -> row number
   bool dropped_torn_line = false;
 };
 
 /// Reads an existing results.csv (a missing or empty file is an empty state) and
 /// truncates a torn last line away. Returns the state, or what is wrong (the file
 /// names a different parameter set, a row in the middle is malformed).
-std::variant<results_state, std::string> read_results(const std::filesystem::path& file,
-                                                      const std::vector<std::string>& parameter_names);
+std::variant<results_state, std::string>
+read_results(const std::filesystem::path& file, const std::vector<std::string>& parameter_names);
 
 class results_writer {
 public:
@@ -62,7 +63,8 @@ public:
   std::string write_row(const std::vector<std::string>& fields);
 
 private:
-  explicit results_writer(std::FILE* file, std::filesystem::path path) : file_(file), path_(std::move(path)) {}
+  explicit results_writer(std::FILE* file, std::filesystem::path path)
+      : file_(file), path_(std::move(path)) {}
   std::FILE* file_ = nullptr;
   std::filesystem::path path_;
 };

@@ -6,7 +6,8 @@
 namespace stakecast::sim::sweep {
 
 run_board::run_board(std::vector<std::size_t> runs, clock::duration lease)
-    : lease_(lease), queue_(runs.begin(), runs.end()) {}
+    : lease_(lease), queue_(runs.begin(), runs.end()) {
+}
 
 std::optional<std::size_t> run_board::take(const std::string& holder) {
   std::lock_guard lock(mutex_);

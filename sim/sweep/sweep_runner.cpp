@@ -71,19 +71,21 @@ std::string claim_folder(const fs::path& folder, const sweep_plan& plan, int& ex
   const bool has_results = fs::exists(folder / "results.csv");
   if (fs::exists(description_file)) {
     nlohmann::json existing = nlohmann::json::parse(read_text(description_file), nullptr, false);
-    const std::string fingerprint =
-        existing.is_object() && existing.contains("fingerprint") && existing["fingerprint"].is_string()
-            ? existing["fingerprint"].get<std::string>()
-            : std::string("(unreadable)");
+    const std::string fingerprint = existing.is_object() && existing.contains("fingerprint") &&
+                                            existing["fingerprint"].is_string()
+                                        ? existing["fingerprint"].get<std::string>()
+                                        : std::string("(unreadable)");
     if (fingerprint != plan.fingerprint) {
       exit_code = 2;
-      return fmt::format("{} holds the results of a different sweep (fingerprint {}, this sweep {}): "
-                         "give another --out, or remove the folder",
-                         folder.string(), fingerprint, plan.fingerprint);
+      return fmt::format(
+          "{} holds the results of a different sweep (fingerprint {}, this sweep {}): "
+          "give another --out, or remove the folder",
+          folder.string(), fingerprint, plan.fingerprint);
     }
   } else if (has_results) {
     exit_code = 2;
-    return fmt::format("{} has a results.csv but no sweep.json: it is not this sweep's folder", folder.string());
+    return fmt::format("{} has a results.csv but no sweep.json: it is not this sweep's folder",
+                       folder.string());
   }
   std::ofstream out(description_file, std::ios::trunc);
   out << sweep_description(plan).dump(2) << '\n';
@@ -96,8 +98,10 @@ std::string claim_folder(const fs::path& folder, const sweep_plan& plan, int& ex
 
 class sweep_execution {
 public:
-  sweep_execution(const sweep_plan& plan, fs::path folder, results_writer writer, results_state state)
-      : plan_(plan), folder_(std::move(folder)), writer_(std::move(writer)), header_(std::move(state.header)) {
+  sweep_execution(const sweep_plan& plan, fs::path folder, results_writer writer,
+                  results_state state)
+      : plan_(plan), folder_(std::move(folder)), writer_(std::move(writer)),
+        header_(std::move(state.header)) {
     for (const auto& parameter : plan.spec.parameters)
       parameter_names_.push_back(parameter.name);
   }
@@ -109,9 +113,9 @@ public:
     if (outcome.ok)
       outcome.ok = read_summary(run, outcome, outcomes);
     ++(outcome.ok ? succeeded_ : failed_);
-    fmt::print(stderr, "sweep: {} {} on {} in {:.1f}s{} [{}/{}]\n", run.id, outcome.ok ? "done" : "FAILED",
-               outcome.holder, outcome.wall_seconds, outcome.ok ? "" : ": " + outcome.error,
-               succeeded_ + failed_, to_run_);
+    fmt::print(stderr, "sweep: {} {} on {} in {:.1f}s{} [{}/{}]\n", run.id,
+               outcome.ok ? "done" : "FAILED", outcome.holder, outcome.wall_seconds,
+               outcome.ok ? "" : ": " + outcome.error, succeeded_ + failed_, to_run_);
     if (header_.empty()) {
       if (!outcome.ok && plan_.spec.outcomes.empty()) {
         held_.emplace_back(index, std::move(outcome));
@@ -211,8 +215,9 @@ struct local_run {
 };
 
 // Starts local runs while there are free slots and queued runs.
-void start_local_runs(std::vector<local_run>& running, unsigned jobs, run_board& board, const sweep_plan& plan,
-                      const fs::path& folder, const std::string& executable) {
+void start_local_runs(std::vector<local_run>& running, unsigned jobs, run_board& board,
+                      const sweep_plan& plan, const fs::path& folder,
+                      const std::string& executable) {
   while (running.size() < jobs) {
     auto index = board.take("local");
     if (!index)
@@ -229,18 +234,21 @@ void start_local_runs(std::vector<local_run>& running, unsigned jobs, run_board&
       board.finish(*index, run_outcome{"local", false, *why, {}, 0});
       continue;
     }
-    running.push_back({*index, std::move(std::get<child_process>(started)), clock::now(), log_file});
+    running.push_back(
+        {*index, std::move(std::get<child_process>(started)), clock::now(), log_file});
   }
 }
 
 // Reaps finished local runs (and kills those past the run timeout).
-void reap_local_runs(std::vector<local_run>& running, run_board& board, std::chrono::nanoseconds timeout) {
+void reap_local_runs(std::vector<local_run>& running, run_board& board,
+                     std::chrono::nanoseconds timeout) {
   for (auto it = running.begin(); it != running.end();) {
     auto exit = it->child.poll();
     std::string error;
     if (!exit && clock::now() - it->started > timeout) {
       exit = it->child.kill();
-      error = fmt::format("timed out after {:.0f} s", std::chrono::duration<double>(timeout).count());
+      error =
+          fmt::format("timed out after {:.0f} s", std::chrono::duration<double>(timeout).count());
     }
     if (!exit) {
       ++it;
@@ -287,9 +295,11 @@ int run_sweep(const sweep_options& options) {
     fmt::print(stderr, "{}\n", failure.what());
     return 2;
   }
-  const unsigned jobs = options.jobs_given ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned jobs =
+      options.jobs_given ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   if (jobs == 0 && options.listen.empty())
-    return fail(2, "--jobs 0 runs nothing here: give --listen HOST:PORT for workers, or --jobs 1 or more");
+    return fail(
+        2, "--jobs 0 runs nothing here: give --listen HOST:PORT for workers, or --jobs 1 or more");
   std::optional<endpoint> listen_at;
   if (!options.listen.empty()) {
     auto parsed = parse_endpoint(options.listen);
@@ -298,7 +308,9 @@ int run_sweep(const sweep_options& options) {
     listen_at = std::get<endpoint>(parsed);
   }
   const fs::path folder =
-      options.out.empty() ? fs::path("runs") / ("sweep-" + fs::path(options.sweep_file).stem().string()) : fs::path(options.out);
+      options.out.empty()
+          ? fs::path("runs") / ("sweep-" + fs::path(options.sweep_file).stem().string())
+          : fs::path(options.out);
   int exit_code = 0;
   if (auto why = claim_folder(folder, *plan, exit_code); !why.empty())
     return fail(exit_code, why);
@@ -316,13 +328,15 @@ int run_sweep(const sweep_options& options) {
     if (!state.done.contains(plan->runs[i].id))
       to_do.push_back(i);
   const std::size_t already = plan->runs.size() - to_do.size();
-  fmt::print(stderr, "sweep: {} points x {} seeds = {} runs; {} already in results.csv{}; running {}\n",
+  fmt::print(stderr,
+             "sweep: {} points x {} seeds = {} runs; {} already in results.csv{}; running {}\n",
              plan->points.size(), plan->spec.seeds_per_point, plan->runs.size(), already,
              state.dropped_torn_line ? " (a torn last line was dropped)" : "", to_do.size());
   auto writer = results_writer::open(folder / "results.csv");
   if (auto* why = std::get_if<std::string>(&writer))
     return fail(1, *why);
-  sweep_execution execution(*plan, folder, std::get<results_writer>(std::move(writer)), std::move(state));
+  sweep_execution execution(*plan, folder, std::get<results_writer>(std::move(writer)),
+                            std::move(state));
   execution.set_to_run(to_do.size());
   auto board = std::make_shared<run_board>(
       to_do, std::chrono::duration_cast<clock::duration>(plan->spec.run_timeout) + lease_margin);
@@ -357,9 +371,11 @@ int run_sweep(const sweep_options& options) {
     for (const auto& [holder, taken] : remote->holders())
       fmt::print(stderr, "sweep: worker slot {} took {} run(s)\n", holder, taken);
   }
-  fmt::print(stderr, "sweep: done: {} runs ran ({} failed), {} were already in results.csv; results in {}\n",
-             execution.succeeded() + execution.failed(), execution.failed(), already,
-             (folder / "results.csv").string());
+  fmt::print(
+      stderr,
+      "sweep: done: {} runs ran ({} failed), {} were already in results.csv; results in {}\n",
+      execution.succeeded() + execution.failed(), execution.failed(), already,
+      (folder / "results.csv").string());
   return 0;
 }
 

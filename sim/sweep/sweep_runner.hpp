@@ -15,8 +15,8 @@ namespace stakecast::sim::sweep {
 
 struct sweep_options {
   std::string sweep_file;
-  std::string out;    ///< default: runs/sweep-<sweep file stem>
-  unsigned jobs = 0;  ///< local runs at a time; 0 with `listen` runs nothing locally
+  std::string out;   ///< default: runs/sweep-<sweep file stem>
+  unsigned jobs = 0; ///< local runs at a time; 0 with `listen` runs nothing locally
   bool jobs_given = false;
   std::string listen; ///< "HOST:PORT" to publish the coordinator on, or empty
   std::string executable = "/proc/self/exe";

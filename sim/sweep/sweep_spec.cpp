@@ -33,7 +33,8 @@ std::optional<unit_value> read_bound(node_reader& range, std::string_view key) {
     return std::nullopt;
   auto value = split_unit_value(text);
   if (!value)
-    range.error_at(key, fmt::format("expected a number with an optional unit like 5% or 2s, got '{}'", text));
+    range.error_at(
+        key, fmt::format("expected a number with an optional unit like 5% or 2s, got '{}'", text));
   return value;
 }
 
@@ -58,7 +59,8 @@ parameter_spec read_parameter(node_reader& item) {
   if (!min || !max)
     return parameter;
   if (min->unit != max->unit)
-    range.error(fmt::format("min and max need the same unit, got '{}' and '{}'", min->unit, max->unit));
+    range.error(
+        fmt::format("min and max need the same unit, got '{}' and '{}'", min->unit, max->unit));
   else if (max->number < min->number)
     range.error("max is below min");
   parameter.min = min;
@@ -69,7 +71,9 @@ parameter_spec read_parameter(node_reader& item) {
 void read_sampling(node_reader root, sweep_spec& spec, bool any_range) {
   if (!root.has("sampling")) {
     if (any_range)
-      root.error_at("sampling", "a parameter has a range: say how to sample it (sampling: {method, samples, seed})");
+      root.error_at(
+          "sampling",
+          "a parameter has a range: say how to sample it (sampling: {method, samples, seed})");
     return;
   }
   auto sampling = root.section("sampling");
@@ -78,7 +82,8 @@ void read_sampling(node_reader root, sweep_spec& spec, bool any_range) {
     return;
   }
   spec.method = sampling.optional_choice<sampling_method>(
-      "method", {{"latin_hypercube", sampling_method::latin_hypercube}, {"random", sampling_method::random}},
+      "method",
+      {{"latin_hypercube", sampling_method::latin_hypercube}, {"random", sampling_method::random}},
       sampling_method::latin_hypercube);
   spec.samples = sampling.required<std::uint32_t>("samples", {1, samples_max});
   spec.sampling_seed = sampling.optional<std::uint64_t>("seed", 1);
@@ -114,7 +119,8 @@ std::uint64_t fnv1a(std::uint64_t hash, std::string_view text) {
 std::optional<unit_value> split_unit_value(std::string_view text) {
   std::size_t digits = 0;
   bool dot = false;
-  while (digits < text.size() && ((text[digits] >= '0' && text[digits] <= '9') || (text[digits] == '.' && !dot))) {
+  while (digits < text.size() &&
+         ((text[digits] >= '0' && text[digits] <= '9') || (text[digits] == '.' && !dot))) {
     dot = dot || text[digits] == '.';
     ++digits;
   }
@@ -155,15 +161,15 @@ sweep_spec load_sweep(const std::string& path) {
   spec.first_seed = root.optional<std::uint64_t>("first_seed", 1);
   for (auto& outcome : root.optional_list("outcomes", {0, outcomes_max}))
     spec.outcomes.push_back(outcome.as<std::string>());
-  spec.run_timeout = root.optional<std::chrono::nanoseconds>("run_timeout", std::chrono::minutes(30),
-                                                             {std::chrono::seconds(1), std::chrono::hours(48)});
+  spec.run_timeout = root.optional<std::chrono::nanoseconds>(
+      "run_timeout", std::chrono::minutes(30), {std::chrono::seconds(1), std::chrono::hours(48)});
   spec.run_memory_bytes_max =
       root.optional<config::size_bytes>("run_memory_max", config::size_bytes{0}).value;
   document.finish();
   spec.base_path = resolve_base(path, base);
   if (!std::filesystem::is_regular_file(spec.base_path))
-    throw config_exception({config_error{path, 0, 0, "base",
-                                         fmt::format("the base scenario {} does not exist", spec.base_path)}});
+    throw config_exception({config_error{
+        path, 0, 0, "base", fmt::format("the base scenario {} does not exist", spec.base_path)}});
   return spec;
 }
 
@@ -180,9 +186,10 @@ std::vector<std::vector<double>> unit_samples(sampling_method method, std::size_
       std::swap(strata[i - 1], strata[random.uniform(i)]);
     for (std::size_t i = 0; i < count; ++i) {
       const double offset = random.uniform_real();
-      samples[i][dimension] = method == sampling_method::random
-                                  ? offset
-                                  : (static_cast<double>(strata[i]) + offset) / static_cast<double>(count);
+      samples[i][dimension] =
+          method == sampling_method::random
+              ? offset
+              : (static_cast<double>(strata[i]) + offset) / static_cast<double>(count);
     }
   }
   return samples;
@@ -206,7 +213,8 @@ std::vector<std::vector<std::string>> expand_points(const sweep_spec& spec) {
   for (const auto& parameter : spec.parameters)
     ranges += parameter.is_range() ? 1 : 0;
   const std::size_t samples = ranges == 0 ? 1 : spec.samples;
-  const auto drawn = unit_samples(spec.method, ranges == 0 ? 0 : samples, ranges, spec.sampling_seed);
+  const auto drawn =
+      unit_samples(spec.method, ranges == 0 ? 0 : samples, ranges, spec.sampling_seed);
   std::vector<std::vector<std::string>> points;
   for (const auto& partial : grid)
     for (std::size_t sample = 0; sample < samples; ++sample) {
@@ -220,9 +228,9 @@ std::vector<std::vector<std::string>> expand_points(const sweep_spec& spec) {
         }
         const double u = drawn[sample][range_index++];
         const bool integer = parameter.min->integer && parameter.max->integer;
-        point.push_back(format_unit_value(
-            parameter.min->number + u * (parameter.max->number - parameter.min->number),
-            parameter.min->unit, integer));
+        point.push_back(format_unit_value(parameter.min->number +
+                                              u * (parameter.max->number - parameter.min->number),
+                                          parameter.min->unit, integer));
       }
       points.push_back(std::move(point));
     }
@@ -240,13 +248,15 @@ sweep_plan expand_sweep(const sweep_spec& spec) {
   if (spec.samples > 0)
     count *= spec.samples;
   if (count > static_cast<double>(runs_max))
-    throw config_exception({config_error{spec.file, 0, 0, "parameters",
-                                         fmt::format("the sweep has {:.0f} runs, more than {}", count, runs_max)}});
+    throw config_exception(
+        {config_error{spec.file, 0, 0, "parameters",
+                      fmt::format("the sweep has {:.0f} runs, more than {}", count, runs_max)}});
   plan.points = expand_points(spec);
   std::uint64_t hash = fnv1a(0xcbf29ce484222325ULL, read_text(spec.base_path));
   for (const auto& outcome : spec.outcomes)
     hash = fnv1a(hash, outcome);
-  const int width = std::max<int>(3, static_cast<int>(std::to_string(plan.points.size() - 1).size()));
+  const int width =
+      std::max<int>(3, static_cast<int>(std::to_string(plan.points.size() - 1).size()));
   for (std::size_t point = 0; point < plan.points.size(); ++point) {
     std::vector<scenario_override> overrides;
     for (std::size_t k = 0; k < spec.parameters.size(); ++k)

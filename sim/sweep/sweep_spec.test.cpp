@@ -89,14 +89,16 @@ TEST_CASE("Overrides replace scenario values before the scenario reader checks t
   const std::string base = std::string(STAKECAST_SOURCE_DIR) + "/tests/sweeps/economy-tiny.yaml";
   // An absent section is created; the value lands in the resolved scenario.
   const auto changed = load_scenario(base, 3, {{"workloads.chain.parameters.fee_burn", "25%"}});
-  CHECK(changed.resolved["workloads"]["chain"]["parameters"]["fee_burn"].as<std::string>() == "25%");
+  CHECK(changed.resolved["workloads"]["chain"]["parameters"]["fee_burn"].as<std::string>() ==
+        "25%");
   // A value out of range is reported at its key.
   try {
     load_scenario(base, 3, {{"workloads.chain.parameters.fee_burn", "150%"}});
     FAIL("an out-of-range override was accepted");
   } catch (const stakecast::config::config_exception& failure) {
-    CHECK(std::string(failure.what()).find("workloads.chain.parameters.fee_burn: must be between") !=
-          std::string::npos);
+    CHECK(
+        std::string(failure.what()).find("workloads.chain.parameters.fee_burn: must be between") !=
+        std::string::npos);
   }
   // A path through a scalar, or not a path at all, is refused.
   CHECK_THROWS_WITH(load_scenario(base, 3, {{"duration.x", "1"}}), Catch::Contains("is not a map"));
