@@ -4,6 +4,7 @@
 // malformed sweep files exit 2 naming the key; two workers on 127.0.0.1 complete a
 // sweep whose coordinator runs nothing itself, and the runs of a worker killed
 // mid-run go to another; reports contain SVG plots with paths.
+// A run that dies is a failed row, not a failed sweep.
 // The sweeps run the two-minute tests/sweeps/economy-tiny.yaml (under a second a
 // run); every wait is bounded and every process is reaped.
 #include <signal.h>
@@ -154,7 +155,8 @@ TEST_CASE("Malformed sweep files exit with code 2 and name the key", "[sweep][pr
   const std::map<std::string, std::string> expected{
       {"unknown_key.yaml", "sedes"},
       {"bad_value.yaml", "workloads.chain.parameters.fee_burn: must be between 0% and 100%"},
-      {"missing_base.yaml", "base: the base scenario"}};
+      {"missing_base.yaml", "base: the base scenario"},
+      {"duplicate_name.yaml", "parameters[1]: the column name 'fee_burn' is taken"}};
   for (const auto& [file, message] : expected) {
     const fs::path log = folder.path / (file + ".log");
     const auto exit = run(
@@ -164,6 +166,23 @@ TEST_CASE("Malformed sweep files exit with code 2 and name the key", "[sweep][pr
     CHECK(read_text(log).find(message) != std::string::npos);
     CHECK_FALSE(fs::exists(folder.path / file / "results.csv"));
   }
+}
+
+TEST_CASE("Runs that die are recorded as failed with their error and the sweep completes", "[sweep][process]") {
+  temp_folder folder;
+  const fs::path out = folder.path / "sweep";
+  const auto exit = run({"sweep", source("tests/sweeps/starved.yaml"), "--out", out.string(), "--jobs", "2"},
+                        folder.path / "sweep.log");
+  INFO(read_text(folder.path / "sweep.log"));
+  CHECK(exit.ok());
+  const auto rows = lines_of(out / "results.csv");
+  REQUIRE(rows.size() == 3);
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    CHECK(rows[i].find(",failed,local,") != std::string::npos);
+    // The loader either fails (exit code 127) or crashes (a signal): both are errors.
+    CHECK(std::regex_search(rows[i], std::regex("exit code|killed by signal")));
+  }
+  CHECK(read_text(folder.path / "sweep.log").find("2 runs ran (2 failed)") != std::string::npos);
 }
 
 TEST_CASE("Two workers complete a sweep whose coordinator runs nothing itself",

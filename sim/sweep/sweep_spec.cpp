@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -152,8 +153,16 @@ sweep_spec load_sweep(const std::string& path) {
   spec.file = path;
   auto root = document.root();
   const std::string base = root.required<std::string>("base");
-  for (auto& item : root.list("parameters", {1, parameters_max}))
+  std::set<std::string> names;
+  for (auto& item : root.list("parameters", {1, parameters_max})) {
     spec.parameters.push_back(read_parameter(item));
+    // Names are results.csv columns: unique, and not one of the fixed ones.
+    const std::string& name = spec.parameters.back().name;
+    static const std::set<std::string> reserved{"run",    "point",  "seed", "status",
+                                                "worker", "wall_s", "error"};
+    if (!names.insert(name).second || reserved.contains(name))
+      item.error(fmt::format("the column name '{}' is taken: give this parameter another name", name));
+  }
   const bool any_range = std::any_of(spec.parameters.begin(), spec.parameters.end(),
                                      [](const parameter_spec& p) { return p.is_range(); });
   read_sampling(root, spec, any_range);
