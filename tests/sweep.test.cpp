@@ -168,11 +168,13 @@ TEST_CASE("Malformed sweep files exit with code 2 and name the key", "[sweep][pr
   }
 }
 
-TEST_CASE("Runs that die are recorded as failed with their error and the sweep completes", "[sweep][process]") {
+TEST_CASE("Runs that die are recorded as failed with their error and the sweep completes",
+          "[sweep][process]") {
   temp_folder folder;
   const fs::path out = folder.path / "sweep";
-  const auto exit = run({"sweep", source("tests/sweeps/starved.yaml"), "--out", out.string(), "--jobs", "2"},
-                        folder.path / "sweep.log");
+  const auto exit =
+      run({"sweep", source("tests/sweeps/starved.yaml"), "--out", out.string(), "--jobs", "2"},
+          folder.path / "sweep.log");
   INFO(read_text(folder.path / "sweep.log"));
   CHECK(exit.ok());
   const auto rows = lines_of(out / "results.csv");

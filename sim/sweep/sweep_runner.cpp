@@ -87,11 +87,21 @@ std::string claim_folder(const fs::path& folder, const sweep_plan& plan, int& ex
     return fmt::format("{} has a results.csv but no sweep.json: it is not this sweep's folder",
                        folder.string());
   }
-  std::ofstream out(description_file, std::ios::trunc);
-  out << sweep_description(plan).dump(2) << '\n';
-  if (!out) {
+  // Written whole or not at all (a temporary file renamed into place), so a sweep
+  // killed while writing it still finds its own fingerprint when started again.
+  const fs::path temporary = folder / "sweep.json.tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << sweep_description(plan).dump(2) << '\n';
+    if (!out) {
+      exit_code = 1;
+      return fmt::format("cannot write {}", temporary.string());
+    }
+  }
+  fs::rename(temporary, description_file, error);
+  if (error) {
     exit_code = 1;
-    return fmt::format("cannot write {}", description_file.string());
+    return fmt::format("cannot write {}: {}", description_file.string(), error.message());
   }
   return {};
 }

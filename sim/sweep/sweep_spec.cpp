@@ -161,7 +161,8 @@ sweep_spec load_sweep(const std::string& path) {
     static const std::set<std::string> reserved{"run",    "point",  "seed", "status",
                                                 "worker", "wall_s", "error"};
     if (!names.insert(name).second || reserved.contains(name))
-      item.error(fmt::format("the column name '{}' is taken: give this parameter another name", name));
+      item.error(
+          fmt::format("the column name '{}' is taken: give this parameter another name", name));
   }
   const bool any_range = std::any_of(spec.parameters.begin(), spec.parameters.end(),
                                      [](const parameter_spec& p) { return p.is_range(); });
