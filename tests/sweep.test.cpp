@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -239,6 +240,9 @@ TEST_CASE("The runs of a worker killed mid-run go to another worker", "[sweep][p
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   REQUIRE(std::regex_search(text, match, listening));
   const std::string where = "127.0.0.1:" + match[1].str();
+  // A killed worker cannot remove its temporary folder: keep it inside ours.
+  const std::string previous_tmpdir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "";
+  ::setenv("TMPDIR", folder.path.c_str(), 1);
   auto doomed = start({"worker", "--connect", where, "--jobs", "2"}, folder.path / "doomed.log");
   deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (read_text(sweep_log).find(" sent to ") == std::string::npos &&
@@ -247,6 +251,10 @@ TEST_CASE("The runs of a worker killed mid-run go to another worker", "[sweep][p
   doomed.kill();
   auto survivor =
       start({"worker", "--connect", where, "--jobs", "2"}, folder.path / "survivor.log");
+  if (previous_tmpdir.empty())
+    ::unsetenv("TMPDIR");
+  else
+    ::setenv("TMPDIR", previous_tmpdir.c_str(), 1);
   CHECK(wait_for(sweep).ok());
   CHECK(wait_for(survivor).ok());
   const std::string log = read_text(sweep_log);
