@@ -13,6 +13,8 @@ build: deps
 
 demo: build
 	$(BUILD_DIR)/stakecast sim scenarios/quickstart.yaml --out runs/demo-quickstart
+	$(BUILD_DIR)/stakecast report runs/demo-quickstart
+	@echo "demo: open runs/demo-quickstart/report/index.html"
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900

@@ -1,12 +1,13 @@
 // The `stakecast` executable: the composition root, and the one place that sees both
 // worlds. The simulator's commands (sim, bench) come from sim/; the real node's
-// commands (init, node, status, wallet, devnet) from node/. Nothing below this file
+// commands (init, node, status, wallet, devnet) from node/; report from analysis/. Nothing below this file
 // crosses between them.
 #include <cstdio>
 #include <exception>
 
 #include <CLI/CLI.hpp>
 
+#include "analysis/commands.hpp"
 #include "node/commands.hpp"
 #include "sim/commands.hpp"
 
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
   stakecast::sim::add_commands(app, exit_code);
   stakecast::node::add_commands(app, exit_code);
+  stakecast::analysis::add_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

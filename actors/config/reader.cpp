@@ -661,6 +661,90 @@ document_reader document_reader::load_string(std::string_view text, std::string 
   return document_reader(std::move(state));
 }
 
+namespace {
+
+// One step of a key path: a key of a map or an index of a list.
+struct path_step {
+  std::string key;
+  std::optional<std::size_t> index;
+};
+
+std::optional<std::vector<path_step>> split_key_path(std::string_view path) {
+  std::vector<path_step> steps;
+  std::size_t at = 0;
+  while (at < path.size()) {
+    if (path[at] == '[') {
+      const std::size_t close = path.find(']', at);
+      if (close == std::string_view::npos || close == at + 1)
+        return std::nullopt;
+      std::size_t index = 0;
+      for (char c : path.substr(at + 1, close - at - 1)) {
+        if (c < '0' || c > '9' || index > 1'000'000)
+          return std::nullopt;
+        index = index * 10 + static_cast<std::size_t>(c - '0');
+      }
+      steps.push_back({{}, index});
+      at = close + 1;
+      if (at < path.size() && path[at] == '.')
+        ++at;
+      continue;
+    }
+    const std::size_t end = path.find_first_of(".[", at);
+    const std::string_view key = path.substr(at, end - at);
+    if (!is_plain_key(key))
+      return std::nullopt;
+    steps.push_back({std::string(key), std::nullopt});
+    at = end == std::string_view::npos ? path.size() : end;
+    if (at < path.size() && path[at] == '.') {
+      ++at;
+      if (at == path.size())
+        return std::nullopt;
+    }
+  }
+  if (steps.empty())
+    return std::nullopt;
+  return steps;
+}
+
+// Sets the value at steps[at...] below `node` (a handle: yaml-cpp nodes share their
+// data, so the document sees the change). Returns what is wrong, or an empty string.
+std::string set_below(YAML::Node node, const std::vector<path_step>& steps, std::size_t at,
+                      const std::string& value) {
+  const path_step& step = steps[at];
+  const bool last = at + 1 == steps.size();
+  if (step.index) {
+    if (!node.IsSequence())
+      return "is not a list";
+    if (*step.index >= node.size())
+      return fmt::format("the list has {} items", node.size());
+    if (last) {
+      node[*step.index] = value;
+      return {};
+    }
+    return set_below(node[*step.index], steps, at + 1, value);
+  }
+  if (node.IsDefined() && !node.IsMap() && !node.IsNull())
+    return "is not a map";
+  if (last) {
+    node[step.key] = value;
+    return {};
+  }
+  return set_below(node[step.key], steps, at + 1, value);
+}
+
+} // namespace
+
+void document_reader::set_value(std::string_view key_path, const std::string& value) {
+  const auto steps = split_key_path(key_path);
+  if (!steps)
+    throw config_exception({make_error(state_->file, YAML::Mark::null_mark(), std::string(key_path),
+                                       "is not a key path like workloads.chain.parameters.fee_burn")});
+  const std::string why = set_below(state_->root, *steps, 0, value);
+  if (!why.empty())
+    throw config_exception({make_error(state_->file, YAML::Mark::null_mark(), std::string(key_path),
+                                       "cannot be set: a step of the path " + why)});
+}
+
 node_reader document_reader::root() {
   node_reader reader(state_, "", state_->root, &state_->resolved, state_->root.Mark(), false);
   reader.open_map();

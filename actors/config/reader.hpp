@@ -326,6 +326,14 @@ public:
   /// The same from text; `file_label` names it in errors.
   static document_reader load_string(std::string_view text, std::string file_label);
 
+  /// Replaces the value at `key_path` ("workloads.chain.parameters.fee_burn",
+  /// "network.regions[1].share": plain keys and 0-based list indices) by the scalar
+  /// `value`, before anything is read, creating the maps on the way that are absent.
+  /// The schema then reads the value as if the file held it, so a wrong value is
+  /// reported at its key path (without a line: the file does not hold it). Throws
+  /// config_exception when the path is malformed or crosses a scalar or a list
+  /// index beyond its end. REQUIRES: root() has not been called.
+  void set_value(std::string_view key_path, const std::string& value);
   /// The top-level map.
   node_reader root();
   /// Ends reading: reports unknown keys (once) and returns every error of the file,

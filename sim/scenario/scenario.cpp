@@ -291,8 +291,12 @@ scenario read(document_reader document, std::optional<std::uint64_t> seed_overri
 
 } // namespace
 
-scenario load_scenario(const std::string& path, std::optional<std::uint64_t> seed_override) {
-  return read(document_reader::load_file(path), seed_override);
+scenario load_scenario(const std::string& path, std::optional<std::uint64_t> seed_override,
+                       const std::vector<scenario_override>& overrides) {
+  document_reader document = document_reader::load_file(path);
+  for (const auto& change : overrides)
+    document.set_value(change.key_path, change.value);
+  return read(std::move(document), seed_override);
 }
 
 scenario parse_scenario(const std::string& text, const std::string& file_label,

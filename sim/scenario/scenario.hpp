@@ -57,9 +57,18 @@ struct scenario {
   YAML::Node resolved;
 };
 
+/// A value that replaces the file's at a key path before the scenario is read (the
+/// runs of a sweep, `stakecast sim --set`): `{"workloads.chain.parameters.fee_burn", "5%"}`.
+struct scenario_override {
+  std::string key_path;
+  std::string value;
+};
+
 /// Reads and checks a scenario file. `seed_override` replaces the file's seed (and
-/// is what the resolved scenario records). Throws config_exception.
-scenario load_scenario(const std::string& path, std::optional<std::uint64_t> seed_override = {});
+/// is what the resolved scenario records); `overrides` replace values of the file
+/// (document_reader::set_value). Throws config_exception.
+scenario load_scenario(const std::string& path, std::optional<std::uint64_t> seed_override = {},
+                       const std::vector<scenario_override>& overrides = {});
 /// The same from text (for tests); `file_label` names it in errors.
 scenario parse_scenario(const std::string& text, const std::string& file_label,
                         std::optional<std::uint64_t> seed_override = {});

@@ -1,0 +1,78 @@
+#include "sim/sweep/run_board.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace stakecast::sim::sweep {
+
+run_board::run_board(std::vector<std::size_t> runs, clock::duration lease)
+    : lease_(lease), queue_(runs.begin(), runs.end()) {
+}
+
+std::optional<std::size_t> run_board::take(const std::string& holder) {
+  std::lock_guard lock(mutex_);
+  if (queue_.empty())
+    return std::nullopt;
+  const std::size_t run = queue_.front();
+  queue_.pop_front();
+  held_[run] = {holder, clock::now() + lease_};
+  return run;
+}
+
+bool run_board::finish(std::size_t run, run_outcome outcome) {
+  std::lock_guard lock(mutex_);
+  if (done_.contains(run))
+    return false;
+  done_.insert(run);
+  held_.erase(run);
+  std::erase(queue_, run);
+  outcomes_.emplace_back(run, std::move(outcome));
+  return true;
+}
+
+std::size_t run_board::release_holder(const std::string& holder) {
+  std::lock_guard lock(mutex_);
+  std::size_t released = 0;
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->second.holder == holder) {
+      queue_.push_front(it->first);
+      it = held_.erase(it);
+      ++released;
+    } else {
+      ++it;
+    }
+  }
+  return released;
+}
+
+std::size_t run_board::expire(clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  std::size_t expired = 0;
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->second.deadline <= now) {
+      queue_.push_front(it->first);
+      it = held_.erase(it);
+      ++expired;
+    } else {
+      ++it;
+    }
+  }
+  return expired;
+}
+
+std::vector<std::pair<std::size_t, run_outcome>> run_board::drain() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(outcomes_, {});
+}
+
+std::size_t run_board::remaining() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size() + held_.size();
+}
+
+std::size_t run_board::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+} // namespace stakecast::sim::sweep
