@@ -55,9 +55,8 @@ caf::behavior coordinator_actor(caf::event_based_actor* self,
       state->holder_of.erase(it);
     }
     const std::size_t released = state->board->release_holder(holder);
-    if (released > 0)
-      fmt::print(stderr, "sweep: worker slot {} went away; {} run(s) back in the queue\n", holder,
-                 released);
+    fmt::print(stderr, "sweep: worker slot {} went away; {} run(s) back in the queue\n", holder,
+               released);
   });
   return {[self, state](want_atom, const std::string& holder) -> job_reply {
             const auto& jobs = *state->jobs;
