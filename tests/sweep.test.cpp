@@ -4,12 +4,14 @@
 // malformed sweep files exit 2 naming the key; two workers on 127.0.0.1 complete a
 // sweep whose coordinator runs nothing itself, and the runs of a worker killed
 // mid-run go to another; reports contain SVG plots with paths.
-// A run that dies is a failed row, not a failed sweep.
+// A run that dies is a failed row, not a failed sweep. A sweep of the fee burn over the
+// adversaries' scenario finds self-dealing profitable with no burn and not with half.
 // The sweeps run the two-minute tests/sweeps/economy-tiny.yaml (under a second a
 // run); every wait is bounded and every process is reaped.
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -294,4 +296,38 @@ TEST_CASE("Reports of a sweep and of a run contain their SVG plots", "[sweep][pr
   CHECK(read_text(out / "report" / "index.html").find("chain.burned against fee_burn") !=
         std::string::npos);
   CHECK(run({"report", (folder.path / "nothing").string()}, folder.path / "bad.log").code == 2);
+}
+
+TEST_CASE("A fee burn sweep finds where self-dealing stops paying", "[sweep][process][econ]") {
+  temp_folder folder;
+  const fs::path out = folder.path / "sweep";
+  REQUIRE(run({"sweep", source("tests/sweeps/self-dealing.yaml"), "--out", out.string(), "--jobs", "2"},
+              folder.path / "sweep.log")
+              .ok());
+  const auto rows = lines_of(out / "results.csv");
+  REQUIRE(rows.size() == 3);
+  auto fields = [](const std::string& row) {
+    std::vector<std::string> split;
+    std::stringstream in(row);
+    for (std::string field; std::getline(in, field, ',');)
+      split.push_back(field);
+    return split;
+  };
+  const auto header = fields(rows[0]);
+  auto column = [&](const std::string& name) {
+    const auto at = std::find(header.begin(), header.end(), name);
+    REQUIRE(at != header.end());
+    return static_cast<std::size_t>(at - header.begin());
+  };
+  const auto burn = column("fee_burn");
+  const auto profitable = column("econ.attacks.self_dealing.profitable");
+  std::map<std::string, std::string> profitable_at;
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    INFO(rows[i]);
+    const auto row = fields(rows[i]);
+    REQUIRE(row.size() == header.size());
+    profitable_at[row[burn]] = row[profitable];
+  }
+  CHECK(profitable_at["0%"] == "1");
+  CHECK(profitable_at["50%"] == "0");
 }
