@@ -110,6 +110,12 @@ std::unique_ptr<caf::actor_system_config> actor_config() {
   config->set("scheduler.max-threads", std::max(2u, std::thread::hardware_concurrency()));
   config->set("logger.file-verbosity", caf::atom("quiet"));
   config->set("logger.console-verbosity", caf::atom("quiet"));
+  // An idle worker spins briefly, then sleeps on its condition variable until work
+  // arrives. CAF's default polls in between (500 times, 50 us apart): on a node that
+  // takes a message every millisecond or so, that is tens of thousands of wake-ups a
+  // second per worker. Without it, a viewer node streaming 256 MiB through its
+  // gateway used half the CPU time (docs/benchmarks.md, "Transfer").
+  config->set("work-stealing.moderate-poll-attempts", std::size_t{0});
   return config;
 }
 
