@@ -56,7 +56,8 @@ result<http_reply> http_request(const endpoint& server, std::string_view method,
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     return out::success({parser.get().result_int(), std::move(parser.get().body())});
   } catch (const boost::system::system_error& error) {
-    return out::failure(fmt::format("{} {} at {}: {}", method, target, where, error.code().message()));
+    return out::failure(
+        fmt::format("{} {} at {}: {}", method, target, where, error.code().message()));
   }
 }
 
@@ -105,7 +106,8 @@ result<http_stream_reply> http_get_streamed(const endpoint& server, std::string_
         error = {};
       const std::size_t got = chunk.size() - parser.get().body().size;
       if (!success) {
-        reply.error_body.append(chunk.data(), std::min(got, http_reply_bytes_max - reply.error_body.size()));
+        reply.error_body.append(chunk.data(),
+                                std::min(got, http_reply_bytes_max - reply.error_body.size()));
       } else if (got > 0) {
         reply.body_bytes += got;
         if (auto stop = sink(std::string_view(chunk.data(), got)); !stop.empty())

@@ -47,7 +47,8 @@ public:
   }
   void read(const core::content_id&, std::uint64_t offset, std::size_t max_bytes,
             std::function<void(read_result)> done) override {
-    const std::uint64_t end = std::min<std::uint64_t>({offset + max_bytes, bytes_.size(), fail_from.load()});
+    const std::uint64_t end =
+        std::min<std::uint64_t>({offset + max_bytes, bytes_.size(), fail_from.load()});
     if (offset >= end)
       return done(std::string("the source failed"));
     done(core::byte_buffer(bytes_.begin() + static_cast<std::ptrdiff_t>(offset),
@@ -138,11 +139,11 @@ TEST_CASE("http_get_streamed stops when its sink refuses and keeps a 404 body fr
   CHECK(calls == 1);
 
   calls = 0;
-  const auto missing = http_get_streamed(s.where, "/content/" + std::string(64, 'a'), 5s, {},
-                                         [&](std::string_view) {
-                                           ++calls;
-                                           return std::string{};
-                                         });
+  const auto missing =
+      http_get_streamed(s.where, "/content/" + std::string(64, 'a'), 5s, {}, [&](std::string_view) {
+        ++calls;
+        return std::string{};
+      });
   REQUIRE(missing);
   CHECK(missing.value->status == 404);
   CHECK_THAT(missing.value->error_body, Catch::Contains("error"));

@@ -113,7 +113,8 @@ TEST_CASE("headless Chromium plays an MP4 streamed through a validator's viewing
   REQUIRE(id.size() == 64);
 
   // The player holds none of it: the browser's bytes come through a viewing session.
-  const auto info = node::http_request(*player.config.gateway, "GET", "/api/content/" + id, "", 30s);
+  const auto info =
+      node::http_request(*player.config.gateway, "GET", "/api/content/" + id, "", 30s);
   REQUIRE(info);
   INFO(info.value->body);
   REQUIRE(info.value->status == 200);
@@ -126,9 +127,8 @@ TEST_CASE("headless Chromium plays an MP4 streamed through a validator's viewing
 
   const auto gateway = player.config.gateway->to_string();
   const auto page = write_page(dir / "play.html", fmt::format("http://{}/content/{}", gateway, id));
-  const auto played = watch(*browser, page, 60s, [](const video_probe& p) {
-    return p.error != 0 || p.time > 3.0;
-  });
+  const auto played =
+      watch(*browser, page, 60s, [](const video_probe& p) { return p.error != 0 || p.time > 3.0; });
   INFO("last state of the video: " << played.text);
   INFO("chromium's log: " << browser->log_tail());
   CHECK(played.error == 0);
@@ -136,8 +136,10 @@ TEST_CASE("headless Chromium plays an MP4 streamed through a validator's viewing
 
   // The same harness sees a video that cannot play.
   const auto unknown = std::string(64, 'e');
-  const auto broken = write_page(dir / "broken.html", fmt::format("http://{}/content/{}", gateway, unknown));
-  const auto failed = watch(*browser, broken, 30s, [](const video_probe& p) { return p.error != 0; });
+  const auto broken =
+      write_page(dir / "broken.html", fmt::format("http://{}/content/{}", gateway, unknown));
+  const auto failed =
+      watch(*browser, broken, 30s, [](const video_probe& p) { return p.error != 0; });
   INFO("last state of the broken video: " << failed.text);
   CHECK(failed.error != 0);
   CHECK(failed.time == 0.0);

@@ -79,18 +79,17 @@ public:
       return nullptr;
     }
     browser->socket_ = ends[0];
-    const std::vector<std::string> arguments = {
-        executable->string(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--mute-audio",
-        "--autoplay-policy=no-user-gesture-required",
-        "--remote-debugging-pipe",
-        "--user-data-dir=" + browser->profile_.string(),
-        "about:blank"};
+    const std::vector<std::string> arguments = {executable->string(),
+                                                "--headless",
+                                                "--no-sandbox",
+                                                "--disable-gpu",
+                                                "--no-first-run",
+                                                "--no-default-browser-check",
+                                                "--mute-audio",
+                                                "--autoplay-policy=no-user-gesture-required",
+                                                "--remote-debugging-pipe",
+                                                "--user-data-dir=" + browser->profile_.string(),
+                                                "about:blank"};
     const auto log = (browser->profile_ / "chromium.log").string();
     const pid_t pid = ::fork();
     if (pid < 0) {
@@ -125,8 +124,9 @@ public:
       error = "Target.createTarget: " + error;
       return {};
     }
-    const auto attached = call("Target.attachToTarget",
-                               {{"targetId", (*target)["targetId"]}, {"flatten", true}}, "", timeout, error);
+    const auto attached =
+        call("Target.attachToTarget", {{"targetId", (*target)["targetId"]}, {"flatten", true}}, "",
+             timeout, error);
     if (!attached || !attached->contains("sessionId")) {
       error = "Target.attachToTarget: " + error;
       return {};
@@ -138,8 +138,9 @@ public:
   /// value: a string, number, object...), or nullopt with `error` set.
   std::optional<nlohmann::json> evaluate(const std::string& session, const std::string& expression,
                                          std::chrono::milliseconds timeout, std::string& error) {
-    const auto answer = call("Runtime.evaluate", {{"expression", expression}, {"returnByValue", true}},
-                             session, timeout, error);
+    const auto answer =
+        call("Runtime.evaluate", {{"expression", expression}, {"returnByValue", true}}, session,
+             timeout, error);
     if (!answer)
       return std::nullopt;
     if (answer->contains("exceptionDetails")) {

@@ -49,8 +49,7 @@ inline command_output run_stakecast(const std::string& arguments) {
 }
 
 /// Polls `condition` every 250 ms until it holds or `timeout` passed.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout) {
+template <class Condition> bool eventually(Condition condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition())
@@ -72,7 +71,8 @@ struct devnet_guard {
 
 /// The node's committed height, or -1 when it does not answer.
 inline std::int64_t height_of(const node::devnet_node& n) {
-  auto reply = node::http_request(*n.config.gateway, "GET", "/api/status", "", std::chrono::seconds(2));
+  auto reply =
+      node::http_request(*n.config.gateway, "GET", "/api/status", "", std::chrono::seconds(2));
   if (!reply || reply.value->status != 200)
     return -1;
   const auto status = nlohmann::json::parse(reply.value->body, nullptr, false);
@@ -97,10 +97,12 @@ inline std::optional<std::string> make_test_video(const std::filesystem::path& f
 /// command's output is then in `output`).
 inline std::string publish_file(const std::filesystem::path& file, const node::home_folder& home,
                                 command_output& output) {
-  output = run_stakecast(fmt::format("publish '{}' --home '{}'", file.string(), home.root.string()));
+  output =
+      run_stakecast(fmt::format("publish '{}' --home '{}'", file.string(), home.root.string()));
   constexpr std::string_view prefix = "content ";
   const auto at = output.text.find(prefix);
-  if (output.exit_code != 0 || at == std::string::npos || output.text.size() < at + prefix.size() + 64)
+  if (output.exit_code != 0 || at == std::string::npos ||
+      output.text.size() < at + prefix.size() + 64)
     return {};
   return output.text.substr(at + prefix.size(), 64);
 }
