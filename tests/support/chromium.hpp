@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -91,6 +92,16 @@ public:
                                                 "--user-data-dir=" + browser->profile_.string(),
                                                 "about:blank"};
     const auto log = (browser->profile_ / "chromium.log").string();
+    // Chromium puts its singleton socket in a folder under TMPDIR: inside the profile,
+    // it goes when the profile goes. Built before fork: the child only calls
+    // async-signal-safe functions.
+    std::vector<std::string> environment;
+    for (char** variable = environ; *variable != nullptr; ++variable)
+      if (std::string_view(*variable).substr(0, 7) != "TMPDIR=")
+        environment.emplace_back(*variable);
+    environment.push_back("TMPDIR=" + browser->profile_.string());
+    const auto argv = pointers_to(arguments);
+    const auto envp = pointers_to(environment);
     const pid_t pid = ::fork();
     if (pid < 0) {
       error = fmt::format("fork: {}", std::strerror(errno));
@@ -98,7 +109,7 @@ public:
       return nullptr;
     }
     if (pid == 0)
-      exec_child(arguments, ends[1], log); // never returns
+      exec_child(argv.data(), envp.data(), ends[1], log.c_str()); // never returns
     ::close(ends[1]);
     browser->pid_ = pid;
     return browser;
@@ -166,8 +177,17 @@ public:
 private:
   headless_chromium() = default;
 
-  [[noreturn]] static void exec_child(const std::vector<std::string>& arguments, int end,
-                                      const std::string& log) {
+  /// The null-terminated array execve takes; the strings must outlive it.
+  static std::vector<char*> pointers_to(const std::vector<std::string>& strings) {
+    std::vector<char*> pointers;
+    for (const auto& text : strings)
+      pointers.push_back(const_cast<char*>(text.c_str()));
+    pointers.push_back(nullptr);
+    return pointers;
+  }
+
+  [[noreturn]] static void exec_child(char* const* argv, char* const* envp, int end,
+                                      const char* log) {
     ::setpgid(0, 0);
     // F_DUPFD clears close-on-exec; going through fds >= 10 first keeps dup2 from
     // being a no-op when `end` already is 3 or 4.
@@ -176,18 +196,14 @@ private:
       ::_exit(127);
     ::close(high);
     const int null = ::open("/dev/null", O_RDONLY);
-    const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int out = ::open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (null >= 0)
       ::dup2(null, 0);
     if (out >= 0) {
       ::dup2(out, 1);
       ::dup2(out, 2);
     }
-    std::vector<char*> argv;
-    for (const auto& argument : arguments)
-      argv.push_back(const_cast<char*>(argument.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv, envp);
     ::_exit(127);
   }
 
