@@ -1,8 +1,9 @@
 # The two commands of the README. Both install missing Debian packages first.
+# `make bench-transfer` times StakeCast against libtorrent (docs/benchmarks.md).
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build demo test clean
+.PHONY: deps build demo test bench-transfer clean
 
 deps:
 	@scripts/install-deps
@@ -18,6 +19,9 @@ demo: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+bench-transfer: build
+	/usr/bin/python3 scripts/bench-transfer --stakecast $(BUILD_DIR)/stakecast
 
 clean:
 	rm -rf $(BUILD_DIR)

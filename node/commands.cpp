@@ -316,6 +316,67 @@ void add_publish(CLI::App& app, std::optional<std::string>& home_flag, int& exit
   }));
 }
 
+/// Streams the content from the gateway in one request, checks each segment against
+/// the manifest as soon as its last byte is in and writes it to `out`. A connection
+/// that ends or stalls mid-body is resumed with a Range from the first segment not yet
+/// written, at most `resumes_max` times in a row without a new segment.
+void download_verified(const endpoint& gateway, const core::manifest& manifest,
+                       const core::content_id& id, std::ofstream& out, const std::string& path) {
+  constexpr int resumes_max = 5;
+  std::uint32_t next = 0; // the first segment not yet written
+  std::string pending;    // the bytes of segment `next` so far
+  std::string problem;    // why the last request stopped short
+  std::string fatal;      // a segment that fails verification, a failed write
+  const auto accept = [&](std::string_view bytes) -> std::string {
+    while (!bytes.empty()) {
+      if (next >= manifest.segments.size())
+        return fmt::format("the gateway sent more than the content's {} bytes", manifest.content_bytes);
+      const auto& segment = manifest.segments[next];
+      const std::size_t wanted = segment.size_bytes - pending.size();
+      const auto part = bytes.substr(0, wanted);
+      pending.append(part);
+      bytes.remove_prefix(part.size());
+      if (pending.size() < segment.size_bytes)
+        break;
+      const core::byte_span view(reinterpret_cast<const std::uint8_t*>(pending.data()), pending.size());
+      if (!core::matches_segment(manifest, next, view))
+        return fmt::format("segment {}: {} bytes that fail verification against the manifest", next,
+                           pending.size());
+      out.write(pending.data(), static_cast<std::streamsize>(pending.size()));
+      if (!out)
+        return fmt::format("cannot write {} (disk full?)", path);
+      pending.clear();
+      ++next;
+    }
+    return {};
+  };
+  const auto take = [&](std::string_view bytes) -> std::string {
+    fatal = accept(bytes);
+    return fatal;
+  };
+  for (int resumes = 0; next < manifest.segments.size(); ++resumes) {
+    if (resumes > resumes_max)
+      fail(1, fmt::format("segment {}: {}", next, problem));
+    const std::uint32_t from = next;
+    pending.clear();
+    const auto range = fmt::format("bytes={}-", manifest.segments[from].offset_bytes);
+    auto reply = http_get_streamed(gateway, "/content/" + id.to_hex(), content_timeout,
+                                   {{"Range", range}}, take);
+    if (!fatal.empty())
+      fail(1, fatal);
+    if (!reply) {
+      problem = reply.error;
+    } else if (reply.value->status != 206 && reply.value->status != 200) {
+      fail(1, fmt::format("segment {}: the gateway answered {}: {}", from, reply.value->status,
+                          reply.value->error_body));
+    } else if (next < manifest.segments.size()) {
+      problem = fmt::format("the gateway ended the body after {} bytes", reply.value->body_bytes);
+    }
+    if (next > from)
+      resumes = 0;
+  }
+}
+
 void add_get(CLI::App& app, std::optional<std::string>& home_flag, int& exit_code) {
   auto* get = app.add_subcommand("get", "Download a content through this node, verified");
   auto id_text = std::make_shared<std::string>();
@@ -333,33 +394,21 @@ void add_get(CLI::App& app, std::optional<std::string>& home_flag, int& exit_cod
     auto manifest = encoded ? core::decode_manifest(*encoded) : caf::expected<core::manifest>(caf::sec::invalid_argument);
     if (!manifest || core::validate(*manifest) || core::id_of(*manifest) != *id)
       fail(1, "the node answered a manifest that is not this content's");
-    const auto temporary = *output + ".part";
+    // A file is written beside its name and renamed when whole; a device or a pipe
+    // (`-o /dev/null`, `-o /dev/stdout`) is written in place, never replaced.
+    std::error_code ignored;
+    const bool in_place = std::filesystem::exists(*output, ignored) &&
+                          !std::filesystem::is_regular_file(*output, ignored);
+    const auto temporary = in_place ? *output : *output + ".part";
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     if (!out)
       fail(1, fmt::format("cannot write {}", temporary));
-    const endpoint gateway = gateway_of(home);
-    for (std::uint32_t i = 0; i < manifest->segments.size(); ++i) {
-      const auto& segment = manifest->segments[i];
-      const auto range = fmt::format("bytes={}-{}", segment.offset_bytes,
-                                     segment.offset_bytes + segment.size_bytes - 1);
-      auto reply = http_request(gateway, "GET", "/content/" + id->to_hex(), {}, content_timeout,
-                                {{"Range", range}});
-      if (!reply)
-        fail(1, fmt::format("segment {}: {}", i, reply.error));
-      if (reply.value->status != 206 && reply.value->status != 200)
-        fail(1, fmt::format("segment {}: the gateway answered {}: {}", i, reply.value->status,
-                            reply.value->body));
-      const auto& body = reply.value->body;
-      const core::byte_span bytes(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
-      if (!core::matches_segment(*manifest, i, bytes))
-        fail(1, fmt::format("segment {}: {} bytes that fail verification against the manifest", i,
-                            body.size()));
-      out.write(body.data(), static_cast<std::streamsize>(body.size()));
-    }
+    download_verified(gateway_of(home), *manifest, *id, out, temporary);
     out.close();
     if (!out)
       fail(1, fmt::format("cannot write {} (disk full?)", temporary));
-    std::filesystem::rename(temporary, *output);
+    if (!in_place)
+      std::filesystem::rename(temporary, *output);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     fmt::print("{}: {} bytes, verified, in {:.2f} s ({:.1f} MB/s)\n", *output,

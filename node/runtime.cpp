@@ -11,10 +11,12 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 #include <fmt/format.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include "actors/core/error.hpp"
+#include "actors/core/limits.hpp"
 #include "actors/core/record_codec.hpp"
 #include "actors/validator/rules/transaction.hpp"
 #include "actors/peer/service.hpp"
@@ -105,11 +107,33 @@ private:
   tls_transport& remote_;
 };
 
+/// Segment messages of 1-4 MiB are allocated and freed for every segment a node sends
+/// or receives. glibc hands blocks that large out of fresh mmaps (and gives freed heap
+/// tops back), so each one was faulted in page by page again: a masternode serving
+/// 256 MiB took 90,000-170,000 page faults and 0.4-0.5 s of CPU; with blocks up to
+/// 8 MiB from the heap and up to 64 MiB of freed heap kept, 6,000 and 0.25 s
+/// (docs/benchmarks.md, "Transfer").
+constexpr int heap_block_bytes_max = 8 << 20;
+constexpr int heap_kept_bytes = 64 << 20;
+static_assert(static_cast<std::size_t>(heap_block_bytes_max) > limits::frame_bytes_max,
+              "a whole frame comes from the heap");
+
+void keep_segment_memory() {
+  ::mallopt(M_MMAP_THRESHOLD, heap_block_bytes_max);
+  ::mallopt(M_TRIM_THRESHOLD, heap_kept_bytes);
+}
+
 std::unique_ptr<caf::actor_system_config> actor_config() {
   auto config = std::make_unique<caf::actor_system_config>();
   config->set("scheduler.max-threads", std::max(2u, std::thread::hardware_concurrency()));
   config->set("logger.file-verbosity", caf::atom("quiet"));
   config->set("logger.console-verbosity", caf::atom("quiet"));
+  // An idle worker spins briefly, then sleeps on its condition variable until work
+  // arrives. CAF's default polls in between (500 times, 50 us apart): on a node that
+  // takes a message every millisecond or so, that is tens of thousands of wake-ups a
+  // second per worker. Without it, a viewer node streaming 256 MiB through its
+  // gateway used half the CPU time (docs/benchmarks.md, "Transfer").
+  config->set("work-stealing.moderate-poll-attempts", std::size_t{0});
   return config;
 }
 
@@ -548,6 +572,7 @@ result<std::unique_ptr<node_runtime>> node_runtime::start(const home_folder& hom
 }
 
 int run_node(const home_folder& home) {
+  keep_segment_memory();
   node_config config;
   try {
     config = load_node_config(home.config_file());

@@ -40,16 +40,23 @@ using milliseconds = std::chrono::milliseconds;
 namespace {
 
 // Bytes moved per read or write call. A large frame moves in such steps, so the idle
-// timer sees progress on a slow link and a body buffer grows only as bytes arrive
-// (a header announcing 4 MiB costs nothing until the bytes come). Small frames queued
-// together are written in one step of up to this size.
+// timer sees progress on a slow link, and a header announcing 4 MiB costs nothing
+// until the bytes come: the body buffer is sized to the whole frame only once its
+// first step has arrived. Small frames queued together are written in one step of up
+// to this size.
 constexpr std::size_t io_chunk_bytes = 64 * 1024;
+// A connection keeps its body buffer between frames up to this size: segments of 1-2
+// MiB arrive back to back while a viewer streams, and allocating (and faulting in) a
+// fresh buffer for each, grown step by step, was 18 % of a viewer node's CPU time.
+// At most connections_max such buffers exist.
+constexpr std::size_t body_bytes_kept_max = 2 * 1024 * 1024;
 // Wait before accepting again after accept failed (out of file descriptors): without
 // it a failing accept would spin the io thread.
 constexpr std::uint32_t accept_retry_ms = 100;
 
 static_assert(io_chunk_bytes <= limits::frame_bytes_max);
 static_assert(io_chunk_bytes >= limits::frame_header_bytes);
+static_assert(body_bytes_kept_max >= io_chunk_bytes && body_bytes_kept_max <= limits::frame_bytes_max);
 
 std::string short_id(const core::node_id& id) {
   return id.to_hex().substr(0, 8);
@@ -491,6 +498,8 @@ struct tls_transport::impl {
   void read_body(const connection_pointer& c) {
     const std::size_t have = c->body.size();
     const std::size_t chunk = std::min(io_chunk_bytes, c->body_bytes - have);
+    if (have > 0 && c->body.capacity() < c->body_bytes)
+      c->body.reserve(c->body_bytes); // the peer is sending it: one allocation, no regrowth
     c->body.resize(have + chunk);
     asio::async_read(c->stream, asio::buffer(c->body.data() + have, chunk),
                      [this, c](const error_code& ec, std::size_t) { on_body(c, ec); });
@@ -507,8 +516,8 @@ struct tls_transport::impl {
       return;
     }
     auto message = wire::decode(c->body);
-    if (c->body.capacity() > io_chunk_bytes)
-      c->body = core::byte_buffer{}; // a large frame's buffer is not kept per connection
+    if (c->body.capacity() > body_bytes_kept_max)
+      c->body = core::byte_buffer{}; // a frame this large is rare: its buffer is not kept
     {
       std::lock_guard lock(mutex_);
       if (!message) {
