@@ -13,7 +13,6 @@
 // Bounds: every wait polls with a deadline of at most 90 s.
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -27,51 +26,21 @@
 
 #include "node/devnet.hpp"
 #include "node/http_client.hpp"
+#include "tests/support/devnet.hpp"
 
 namespace node = stakecast::node;
+namespace test = stakecast::test;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct command_output {
-  int exit_code = -1;
-  std::string text;
-};
+using test::devnet_guard;
+using test::eventually;
+using test::height_of;
 
-command_output run(const std::string& arguments) {
-  const auto command = fmt::format("{} {} 2>&1", STAKECAST_BINARY, arguments);
-  command_output out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  while (const auto n = std::fread(buffer, 1, sizeof buffer, pipe))
-    out.text.append(buffer, n);
-  const int status = ::pclose(pipe);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
-/// The node's committed height, or -1 when it does not answer.
-std::int64_t height_of(const node::devnet_node& n) {
-  auto reply = node::http_request(*n.config.gateway, "GET", "/api/status", "", 2s);
-  if (!reply || reply.value->status != 200)
-    return -1;
-  const auto status = nlohmann::json::parse(reply.value->body, nullptr, false);
-  if (!status.is_object() || !status["height"].is_number())
-    return -1;
-  return status["height"].get<std::int64_t>();
-}
-
-template <class Condition>
-bool eventually(Condition condition, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition())
-      return true;
-    std::this_thread::sleep_for(250ms);
-  }
-  return condition();
+test::command_output run(const std::string& arguments) {
+  return test::run_stakecast(arguments);
 }
 
 std::string read_all(const fs::path& path) {
@@ -107,15 +76,6 @@ double counter_of(const node::devnet_node& n, const std::string& name) {
   const auto at = text.find("\n" + name + " ");
   return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
 }
-
-/// Stops the devnet whatever the test's outcome.
-struct devnet_guard {
-  fs::path dir;
-  ~devnet_guard() {
-    node::devnet_down(dir, 10s);
-    fs::remove_all(dir);
-  }
-};
 
 } // namespace
 
@@ -186,14 +146,12 @@ TEST_CASE("a published MP4 streams byte-identical through another node and pays 
   devnet_guard guard{dir};
   fs::create_directories(dir);
 
-  // A real H.264 MP4 of 12 s at about 2 Mbit/s: about 3 MB, a dozen segments.
+  // A real H.264 MP4 of 12 s at about 2 Mbit/s: about 3 MB, a few segments of many
+  // blocks each.
   const auto video = dir / "test.mp4";
-  const auto made = std::system(
-      fmt::format("ffmpeg -v error -y -f lavfi -i testsrc2=duration=12:size=640x360:rate=25 "
-                  "-c:v libx264 -preset ultrafast -b:v 2M -pix_fmt yuv420p -movflags +faststart {}",
-                  video.string())
-          .c_str());
-  REQUIRE(made == 0);
+  const auto failed = test::make_test_video(video, 12, "2M");
+  INFO(failed.value_or(""));
+  REQUIRE_FALSE(failed);
   const auto source = read_all(video);
   REQUIRE(source.size() > 1'000'000);
 
@@ -207,12 +165,10 @@ TEST_CASE("a published MP4 streams byte-identical through another node and pays 
   const auto& publisher = nodes[5];
   REQUIRE(eventually([&] { return height_of(publisher) >= 2; }, 60s));
 
-  const auto published = run(fmt::format("publish {} --home {}", video.string(), publisher.home.root.string()));
+  test::command_output published;
+  const auto content = test::publish_file(video, publisher.home, published);
   INFO(published.text);
-  REQUIRE(published.exit_code == 0);
-  const auto at = published.text.find("content ");
-  REQUIRE(at != std::string::npos);
-  const auto content = published.text.substr(at + 8, 64);
+  REQUIRE_FALSE(content.empty());
 
   // The chain places it on the masternode, which fetches it from the publisher.
   REQUIRE(eventually([&] { return holds_whole(masternode, content); }, 60s));

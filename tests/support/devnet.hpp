@@ -82,12 +82,14 @@ inline std::int64_t height_of(const node::devnet_node& n) {
 }
 
 /// Makes a `seconds` long H.264 MP4 (test pattern, 25 fps, moov atom first so a player
-/// starts before the whole file is in). Returns ffmpeg's output when it failed.
-inline std::optional<std::string> make_test_video(const std::filesystem::path& file, int seconds) {
+/// starts before the whole file is in), at `bitrate` (ffmpeg's notation, "2M") when
+/// given. Returns ffmpeg's output when it failed.
+inline std::optional<std::string> make_test_video(const std::filesystem::path& file, int seconds,
+                                                  const std::string& bitrate = {}) {
   const auto made = run_command(fmt::format(
       "ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc=duration={}:size=640x360:rate=25 "
-      "-c:v libx264 -pix_fmt yuv420p -movflags +faststart '{}'",
-      seconds, file.string()));
+      "-c:v libx264 {} -pix_fmt yuv420p -movflags +faststart '{}'",
+      seconds, bitrate.empty() ? std::string{} : "-preset ultrafast -b:v " + bitrate, file.string()));
   if (made.exit_code == 0 && std::filesystem::exists(file))
     return std::nullopt;
   return fmt::format("ffmpeg exited with {}: {}", made.exit_code, made.text);
