@@ -19,6 +19,23 @@ namespace asio = boost::asio;
 namespace {
 /// What one recv may take: Beast's own cap per read.
 constexpr std::size_t read_bytes = 64 * 1024;
+
+/// Resolves and connects within `timeout`; throws boost::system::system_error.
+void connect(beast::tcp_stream& stream, const endpoint& server, std::chrono::milliseconds timeout) {
+  asio::ip::tcp::resolver resolver(stream.get_executor());
+  const auto addresses = resolver.resolve(server.host, std::to_string(server.port));
+  stream.expires_after(timeout);
+  stream.connect(addresses);
+}
+
+/// Host, one request per connection, and the caller's fields.
+template <class Request>
+void set_fields(Request& request, const std::string& where, const http_fields& fields) {
+  request.set(http::field::host, where);
+  request.set(http::field::connection, "close");
+  for (const auto& [name, value] : fields)
+    request.set(name, value);
+}
 } // namespace
 
 result<http_reply> http_request(const endpoint& server, std::string_view method,
@@ -29,17 +46,11 @@ result<http_reply> http_request(const endpoint& server, std::string_view method,
   try {
     asio::io_context io;
     beast::tcp_stream stream(io);
-    asio::ip::tcp::resolver resolver(io);
-    const auto addresses = resolver.resolve(server.host, std::to_string(server.port));
-    stream.expires_after(timeout);
-    stream.connect(addresses);
+    connect(stream, server, timeout);
     http::request<http::string_body> request{
         http::string_to_verb(beast::string_view(method.data(), method.size())),
         beast::string_view(target.data(), target.size()), 11};
-    request.set(http::field::host, where);
-    request.set(http::field::connection, "close");
-    for (const auto& [name, value] : fields)
-      request.set(name, value);
+    set_fields(request, where, fields);
     if (!body.empty()) {
       request.set(http::field::content_type, "application/json");
       request.body() = std::string(body);
@@ -70,16 +81,10 @@ result<http_stream_reply> http_get_streamed(const endpoint& server, std::string_
   try {
     asio::io_context io;
     beast::tcp_stream stream(io);
-    asio::ip::tcp::resolver resolver(io);
-    const auto addresses = resolver.resolve(server.host, std::to_string(server.port));
-    stream.expires_after(timeout);
-    stream.connect(addresses);
+    connect(stream, server, timeout);
     http::request<http::empty_body> request{http::verb::get,
                                             beast::string_view(target.data(), target.size()), 11};
-    request.set(http::field::host, where);
-    request.set(http::field::connection, "close");
-    for (const auto& [name, value] : fields)
-      request.set(name, value);
+    set_fields(request, where, fields);
     stream.expires_after(timeout);
     http::write(stream, request);
 

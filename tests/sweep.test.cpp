@@ -68,6 +68,19 @@ child_process start(std::vector<std::string> arguments, const fs::path& log) {
   return std::move(std::get<child_process>(started));
 }
 
+/// The address a sweep started with `--listen 127.0.0.1:0` says it listens on.
+std::string listening_address(child_process& sweep, const fs::path& log) {
+  std::smatch match;
+  const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
+  std::string text;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!std::regex_search(text = read_text(log), match, listening) &&
+         std::chrono::steady_clock::now() < deadline && !sweep.poll())
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(std::regex_search(text, match, listening));
+  return "127.0.0.1:" + match[1].str();
+}
+
 child_exit wait_for(child_process& child) {
   const auto deadline = std::chrono::steady_clock::now() + process_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -198,15 +211,7 @@ TEST_CASE("Two workers complete a sweep whose coordinator runs nothing itself",
   auto sweep = start({"sweep", source("tests/sweeps/grid.yaml"), "--out", out.string(), "--jobs",
                       "0", "--listen", "127.0.0.1:0"},
                      sweep_log);
-  std::smatch match;
-  const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
-  std::string text;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!std::regex_search(text = read_text(sweep_log), match, listening) &&
-         std::chrono::steady_clock::now() < deadline && !sweep.poll())
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  REQUIRE(std::regex_search(text, match, listening));
-  const std::string where = "127.0.0.1:" + match[1].str();
+  const std::string where = listening_address(sweep, sweep_log);
   auto first = start({"worker", "--connect", where, "--jobs", "1"}, folder.path / "worker1.log");
   auto second = start({"worker", "--connect", where, "--jobs", "1"}, folder.path / "worker2.log");
   CHECK(wait_for(sweep).ok());
@@ -233,20 +238,12 @@ TEST_CASE("The runs of a worker killed mid-run go to another worker", "[sweep][p
   auto sweep = start({"sweep", source("tests/sweeps/grid.yaml"), "--out", out.string(), "--jobs",
                       "0", "--listen", "127.0.0.1:0"},
                      sweep_log);
-  std::smatch match;
-  const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
-  std::string text;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!std::regex_search(text = read_text(sweep_log), match, listening) &&
-         std::chrono::steady_clock::now() < deadline && !sweep.poll())
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  REQUIRE(std::regex_search(text, match, listening));
-  const std::string where = "127.0.0.1:" + match[1].str();
+  const std::string where = listening_address(sweep, sweep_log);
   // A killed worker cannot remove its temporary folder: keep it inside ours.
   const std::string previous_tmpdir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "";
   ::setenv("TMPDIR", folder.path.c_str(), 1);
   auto doomed = start({"worker", "--connect", where, "--jobs", "2"}, folder.path / "doomed.log");
-  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (read_text(sweep_log).find(" sent to ") == std::string::npos &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
