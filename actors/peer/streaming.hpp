@@ -176,6 +176,11 @@ private:
   void admit(std::int64_t now_ns, const segment_request& request, bool may_hold, outcome& out);
   /// Forgets the requesters idle for requester_idle_ns; true when any was.
   bool forget_idle(std::int64_t now_ns);
+  /// Round robin only, for a critical request while every requester place is taken:
+  /// forgets the requester with no transfer running and no critical request queued
+  /// that has the fewest queued (ties by node id), refusing its queued requests as
+  /// busy. True when one was forgotten.
+  bool make_room(outcome& out);
 
   upload_queue queue_;
   /// When each requester last offered; only requesters the queue tracks (<= peers_max).

@@ -505,7 +505,9 @@ TEST_CASE("a removed source's requests are planned again") {
 }
 
 TEST_CASE("outstanding requests stay within their bounds") {
-  playback session(playback_config{}, content(100), 0, 0);
+  playback_config config;
+  config.ahead_while_starting_max = config.outstanding_total_max; // tested on its own
+  playback session(config, content(100), 0, 0);
   core::random_generator generator(9);
   for (std::size_t index = 0; index < 4; ++index)
     REQUIRE(session.add_source(node(index), source_kind::masternode));
