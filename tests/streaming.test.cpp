@@ -67,8 +67,8 @@ TEST_CASE("viewers recover from a masternode crash mid-stream") {
 TEST_CASE("a flash crowd beyond the masternodes' capacity is carried by the swarm") {
   // tests/scenarios/flash-crowd-small.yaml, seed 5: 200 viewers in 10 s, masternodes
   // able to carry half. Measured with `stakecast sim tests/scenarios/flash-crowd-small.yaml`:
-  // offload after the crowd 0.80, longest stall 4.2 s (p99 2.8 s), rebuffering
-  // 0.06 %, duplicates 5.5 %. With `playback: {seed: 8s}` added (no seeding) the offload
+  // offload after the crowd 0.79, longest stall 3.5 s (p99 2.5 s), rebuffering
+  // 0.04 %, duplicates 5.5 %. With `playback: {seed: 8s}` added (no seeding) the offload
   // was 0.59 and duplicates 14.6 %; with `playback: {critical: 0s}` (no critical
   // requests) the longest stall was 9.7 s (p99 4.9 s); these bounds reject both.
   const auto summary = test::run_scenario(test_scenario("flash-crowd-small.yaml")).summary;
@@ -88,8 +88,8 @@ TEST_CASE("a flash crowd beyond the masternodes' capacity is carried by the swar
 
 TEST_CASE("critical requests shorten the worst stalls of a flash crowd") {
   // The same small crowd with critical requests switched off (`playback.critical: 0s`)
-  // stalls longer at worst and more often: measured 9.7 s and 27 stalls against 4.2 s
-  // and 17.
+  // stalls longer at worst and more often: measured 9.7 s and 27 stalls against 3.5 s
+  // and 14.
   std::ifstream file(test::source_path("tests/scenarios/flash-crowd-small.yaml"));
   std::stringstream text;
   text << file.rdbuf();

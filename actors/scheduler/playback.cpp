@@ -149,12 +149,6 @@ bool playback::is_busy(const source_entry& source, bool critical) const noexcept
   return now_ns_ < (critical ? source.critical_busy_until_ns : source.busy_until_ns);
 }
 
-bool playback::asked(segment_index segment, const core::node_id& source) const noexcept {
-  return std::any_of(in_flight_.begin(), in_flight_.end(), [&](const request_entry& request) {
-    return request.segment == segment && request.source == source;
-  });
-}
-
 bool playback::critical_in_flight(segment_index segment) const noexcept {
   return std::any_of(in_flight_.begin(), in_flight_.end(), [&](const request_entry& request) {
     return request.segment == segment && request.critical;
@@ -388,7 +382,7 @@ const playback::source_entry* playback::choose_masternode(segment_index segment,
   for (const auto& source : sources_) { // node-id order: the first of equals wins
     if (source.kind != source_kind::masternode ||
         source.outstanding >= config_.outstanding_per_source_max || is_busy(source, critical) ||
-        is_excluded(segment, source.id) || asked(segment, source.id))
+        is_excluded(segment, source.id))
       continue;
     if (best == nullptr || source.outstanding < best->outstanding)
       best = &source;

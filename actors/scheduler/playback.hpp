@@ -43,7 +43,9 @@
 // that is not critical backs the source off for other such requests only; critical
 // ones are backed off only by the refusal of a critical one. Endgame again: a segment
 // turning critical while its one copy in flight was asked as not critical (it may sit
-// in a long queue) is asked of another masternode too, as critical.
+// in a long queue) is asked of a masternode too, as critical: the same one when it
+// has the fewest requests outstanding, where the critical copy jumps the queue and
+// the first copy in cancels the other.
 // A request unanswered after `request_timeout_ns` (`viewer_request_timeout_ns` for a
 // viewer source) is cancelled, and a rejected one
 // dropped; either way the source is excluded for that segment during
@@ -398,8 +400,6 @@ private:
   bool is_busy(const source_entry& source, bool critical) const noexcept;
   bool is_critical(segment_index segment) const noexcept;
   bool critical_in_flight(segment_index segment) const noexcept;
-  /// Whether a request for `segment` to `source` is in flight.
-  bool asked(segment_index segment, const core::node_id& source) const noexcept;
 
   void advance(std::int64_t now_ns);
   void count_played(std::int64_t from_ns, std::int64_t to_ns);
