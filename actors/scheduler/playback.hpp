@@ -124,7 +124,8 @@ struct playback_config {
   /// time, so a stalled session's missing segment (due in resume_buffer_ns) and the
   /// next one of a playing session about to stall are, and startup ones (due in the
   /// startup buffer, 4 s) and anything fetched ahead are not. Before it, the longest
-  /// stall per viewer of scenarios/flash-crowd.yaml was 18.3 s (docs/benchmarks.md).
+  /// stall per viewer of scenarios/flash-crowd.yaml was 18.3 s; with it, 4.9 s
+  /// (docs/benchmarks.md).
   /// 0: no request is critical.
   std::int64_t critical_ns = 2'000'000'000;
   /// While playing, a segment that no viewer source holds goes to a masternode once
@@ -181,7 +182,7 @@ struct playback_config {
   /// with the startup segments. On scenarios/quickstart.yaml startup p95 was 1.99 s
   /// without a limit (2.03 s once critical requests jumped masternode queues), 1.39 s
   /// with 2, 1.31 s with 1; but with 1 a flash crowd's newcomers start with too little
-  /// ahead (rebuffering 1.0 % -> 3.1 % on the harsh copy in docs/benchmarks.md).
+  /// ahead (rebuffering 0.9 % -> 3.1 % on the harsh copy in docs/benchmarks.md).
   std::size_t ahead_while_starting_max = 2;
 
   constexpr bool is_valid() const noexcept {
