@@ -87,6 +87,7 @@ std::vector<message> samples() {
     wire::have_ranges{id_of(13), std::vector<wire::segment_range>(limits::have_ranges_count_max,
                                                                   wire::segment_range{1, 2})},
     wire::segment_request{id_of(14), 3, 0x1122334455667788},
+    wire::segment_request{id_of(14), 3, 0x1122334455667788, true},
     wire::segment_cancel{id_of(15), 99},
     wire::segment_reject{id_of(16), 7, static_cast<std::uint8_t>(wire::reject_reason::choked)},
     wire::segment_reject{id_of(17), 7, 0xff},
@@ -225,6 +226,16 @@ TEST_CASE("golden bytes fix the layout", "[wire][codec]") {
                             core::byte_buffer(first.bytes.begin(), first.bytes.end()),
                             core::byte_buffer(second.bytes.begin(), second.bytes.end())});
     CHECK(encoded(wire::peer_list{{first, second}}) == expected);
+  }
+  SECTION("segment_request: raw id, u32 segment, u64 request id, bool critical") {
+    auto id = id_of(4);
+    auto expected = concat({type_byte(wire::message_type::segment_request),
+                            core::byte_buffer(id.bytes.begin(), id.bytes.end()), le32(3),
+                            {9, 0, 0, 0, 0, 0, 0, 0}, {1}});
+    CHECK(encoded(wire::segment_request{id, 3, 9, true}) == expected);
+    auto bad_flag = expected;
+    bad_flag.back() = 2;
+    CHECK(!wire::decode(bad_flag));
   }
   SECTION("payload: u32 size, then the bytes; zeros when virtual") {
     auto id = id_of(3);

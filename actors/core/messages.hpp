@@ -360,13 +360,18 @@ struct segment_request {
   core::content_id content;
   std::uint32_t segment = 0;
   std::uint64_t request_id = 0;
+  /// The requester's playback waits for this segment now or within about one
+  /// segment's play time (scheduler::playback_config::critical_ns). A server serves
+  /// critical requests before the others and, when full, makes room for one by
+  /// refusing a queued request that is not (peer/upload_queue.hpp). One byte, 0 or 1.
+  bool critical = false;
 
   bool operator==(const segment_request&) const = default;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, segment_request& x) {
     return f(caf::meta::type_name(segment_request::name.data()), x.content, x.segment,
-             x.request_id);
+             x.request_id, x.critical);
   }
 };
 

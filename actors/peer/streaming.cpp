@@ -154,9 +154,13 @@ void segment_server::admit(std::int64_t now_ns, const segment_request& request, 
   offer_result result = queue_.offer(now_ns, request);
   if (result == offer_result::requesters_full && forget_idle(now_ns))
     result = queue_.offer(now_ns, request);
+  if (result == offer_result::requesters_full && request.critical && make_room(out))
+    result = queue_.offer(now_ns, request);
   if (result != offer_result::requesters_full)
     last_offer_ns_[request.requester] = now_ns;
   assert(last_offer_ns_.size() <= choker_config::peers_max);
+  for (const segment_request& displaced : queue_.take_displaced())
+    out.rejects.push_back({displaced, wire::reject_reason::busy});
   switch (result) {
     case offer_result::accepted:
     case offer_result::duplicate_request: // the first copy is being served
@@ -178,6 +182,31 @@ void segment_server::admit(std::int64_t now_ns, const segment_request& request, 
       out.rejects.push_back({request, wire::reject_reason::busy});
       return;
   }
+}
+
+bool segment_server::make_room(outcome& out) {
+  if (queue_.config().chokes)
+    return false; // a tit-for-tat entry holds rates earned; it is not given away
+  std::optional<core::node_id> victim;
+  std::size_t victim_queued = 0;
+  for (const auto& [requester, last_ns] : last_offer_ns_) { // node-id order
+    const bool running = std::any_of(
+        queue_.running().begin(), queue_.running().end(),
+        [&](const upload_transfer& transfer) { return transfer.request.requester == requester; });
+    const std::size_t queued = queue_.queued_count(requester);
+    if (running || queue_.critical_count(requester) > 0)
+      continue;
+    if (!victim || queued < victim_queued) {
+      victim = requester;
+      victim_queued = queued;
+    }
+  }
+  if (!victim)
+    return false;
+  for (const segment_request& dropped : queue_.remove_requester(*victim))
+    out.rejects.push_back({dropped, wire::reject_reason::busy});
+  last_offer_ns_.erase(*victim);
+  return true;
 }
 
 void segment_server::remove_requester(const core::node_id& requester) {
@@ -414,7 +443,8 @@ void masternode_on_request(masternode_pointer self, const core::node_id& from,
                                                    : wire::reject_reason::not_held));
     return;
   }
-  const segment_request request{from, message.request_id, message.content, message.segment, *size};
+  const segment_request request{from,    message.request_id, message.content, message.segment,
+                                *size,   message.critical};
   if (!holds(state, found->second, message.content, message.segment)) {
     const auto& sources = found->second.sources;
     if (std::find(sources.begin(), sources.end(), from) != sources.end()) {
@@ -780,7 +810,8 @@ void execute(viewer_pointer self, const std::vector<scheduler::action>& actions)
     if (const auto* request = std::get_if<scheduler::request_action>(&action)) {
       remember_request(state, *request);
       send(self, request->source,
-           wire::segment_request{state.config.content, request->segment, request->id});
+           wire::segment_request{state.config.content, request->segment, request->id,
+                                 request->critical});
     } else {
       const auto& cancel = std::get<scheduler::cancel_action>(action);
       send(self, cancel.source, wire::segment_cancel{state.config.content, cancel.id});
@@ -1080,8 +1111,9 @@ void viewer_on_request(viewer_pointer self, const core::node_id& from,
     return;
   }
   segment_server::outcome out;
-  state.server->offer(now_ns(self),
-                      {from, message.request_id, message.content, message.segment, *size}, out);
+  state.server->offer(
+      now_ns(self),
+      {from, message.request_id, message.content, message.segment, *size, message.critical}, out);
   drive(self, std::move(out));
 }
 

@@ -22,7 +22,9 @@
 // asker's position, then those it sent any, then those that only joined, each group
 // most recent first. Another replica asking for a segment still being fetched is
 // refused (not_held) rather than held, and is never listed as a viewer. `segment_request`
-// goes through a `segment_server` (round-robin, `upload_slots`, `uplink_bps`); when a
+// goes through a `segment_server` (round-robin, `upload_slots`, `uplink_bps`; critical
+// requests first, and when the table of requesters is full one with nothing running
+// or critical queued is forgotten to make room for a critical one); when a
 // transfer starts the segment is sent whole, its payload read from the store
 // (`storage::read_segment`: the real node's bytes, or the simulator's virtual stand-in),
 // or virtual when the store does not hold it (the simulator's publisher, whose contents
@@ -176,6 +178,11 @@ private:
   void admit(std::int64_t now_ns, const segment_request& request, bool may_hold, outcome& out);
   /// Forgets the requesters idle for requester_idle_ns; true when any was.
   bool forget_idle(std::int64_t now_ns);
+  /// Round robin only, for a critical request while every requester place is taken:
+  /// forgets the requester with no transfer running and no critical request queued
+  /// that has the fewest queued (ties by node id), refusing its queued requests as
+  /// busy. True when one was forgotten.
+  bool make_room(outcome& out);
 
   upload_queue queue_;
   /// When each requester last offered; only requesters the queue tracks (<= peers_max).

@@ -87,6 +87,7 @@ std::vector<segment_request> upload_queue::remove_requester(const core::node_id&
     return {};
   std::vector<segment_request> dropped(entry->queued.begin(), entry->queued.end());
   queued_total_ -= dropped.size();
+  critical_total_ -= entry->critical;
   if (entry->unchoked)
     unchoked_count_ -= 1;
   requesters_.erase(requesters_.begin() + (entry - requesters_.data()));
@@ -132,17 +133,60 @@ offer_result upload_queue::offer(std::int64_t now_ns, const segment_request& req
       bring_rechoke_forward(now_ns);
       return offer_result::requester_choked;
     }
-    if (entry->queued.size() >= config_.requests_per_requester_max)
+    if (entry->queued.size() >= config_.requests_per_requester_max &&
+        !(request.critical && displace_for(*entry, false)))
       return offer_result::requester_queue_full;
-    if (queued_total_ >= config_.requests_total_max)
+    if (queued_total_ >= config_.requests_total_max &&
+        !(request.critical && displace_for(*entry, true)))
       return offer_result::queue_full;
     entry->queued.push_back(request);
     queued_total_ += 1;
+    if (request.critical) {
+      entry->critical += 1;
+      critical_total_ += 1;
+    }
     return offer_result::accepted;
   }();
   count(result);
   assert(queued_total_ <= config_.requests_total_max);
+  assert(critical_total_ <= queued_total_);
   return result;
+}
+
+void upload_queue::pop_queued(requester_entry& entry, std::deque<segment_request>::iterator at) {
+  if (at->critical) {
+    entry.critical -= 1;
+    critical_total_ -= 1;
+  }
+  entry.queued.erase(at);
+  queued_total_ -= 1;
+}
+
+bool upload_queue::displace_for(requester_entry& entry, bool whole_queue_full) {
+  requester_entry* victim = nullptr;
+  if (!whole_queue_full || entry.queued.size() > entry.critical) {
+    victim = &entry; // its own newest request that is not critical goes first
+  } else {
+    for (requester_entry& other : requesters_) { // node-id order: the first of equals
+      const std::size_t movable = other.queued.size() - other.critical;
+      if (movable > 0 && (victim == nullptr || movable > victim->queued.size() - victim->critical))
+        victim = &other;
+    }
+  }
+  if (victim == nullptr || victim->queued.size() == victim->critical)
+    return false;
+  const auto newest = std::find_if(victim->queued.rbegin(), victim->queued.rend(),
+                                   [](const segment_request& x) { return !x.critical; });
+  assert(newest != victim->queued.rend());
+  displaced_.push_back(*newest);
+  pop_queued(*victim, std::prev(newest.base()));
+  return true;
+}
+
+std::vector<segment_request> upload_queue::take_displaced() {
+  std::vector<segment_request> out;
+  out.swap(displaced_);
+  return out;
 }
 
 // A choked requester asked while an upload slot is unused: unchoking it need not wait
@@ -166,14 +210,13 @@ bool upload_queue::cancel(const core::node_id& requester, std::uint64_t request_
       });
   if (at == entry->queued.end())
     return false;
-  entry->queued.erase(at);
-  queued_total_ -= 1;
+  pop_queued(*entry, at);
   return true;
 }
 
-// The unchoked requester with queued requests that comes first after the one served
-// last, in node-id order, wrapping around.
-std::optional<std::size_t> upload_queue::next_to_serve() const noexcept {
+// The unchoked requester with queued requests (critical ones, when `critical_only`)
+// that comes first after the one served last, in node-id order, wrapping around.
+std::optional<std::size_t> upload_queue::next_to_serve(bool critical_only) const noexcept {
   const std::size_t count = requesters_.size();
   std::size_t first = 0;
   if (last_served_) {
@@ -185,7 +228,8 @@ std::optional<std::size_t> upload_queue::next_to_serve() const noexcept {
   for (std::size_t step = 0; step < count; ++step) {
     const std::size_t index = (first + step) % count;
     const requester_entry& entry = requesters_[index];
-    if ((entry.unchoked || !config_.chokes) && !entry.queued.empty())
+    if ((entry.unchoked || !config_.chokes) && !entry.queued.empty() &&
+        (!critical_only || entry.critical > 0))
       return index;
   }
   return std::nullopt;
@@ -202,13 +246,20 @@ std::vector<upload_transfer> upload_queue::start(std::int64_t now_ns) {
   now_ns_ = now_ns;
   std::vector<upload_transfer> started;
   while (running_.size() < config_.choking.upload_slots) {
-    const std::optional<std::size_t> index = next_to_serve();
+    std::optional<std::size_t> index;
+    if (critical_total_ > 0)
+      index = next_to_serve(true);
+    if (!index)
+      index = next_to_serve(false);
     if (!index)
       break;
     requester_entry& entry = requesters_[*index];
-    const segment_request request = entry.queued.front();
-    entry.queued.pop_front();
-    queued_total_ -= 1;
+    const auto at = entry.critical > 0
+                        ? std::find_if(entry.queued.begin(), entry.queued.end(),
+                                       [](const segment_request& x) { return x.critical; })
+                        : entry.queued.begin();
+    const segment_request request = *at;
+    pop_queued(entry, at);
     last_served_ = entry.id;
 
     const std::int64_t transmit_from = std::max(now_ns, uplink_free_ns_);
@@ -290,6 +341,8 @@ rechoke_result upload_queue::rechoke(std::int64_t now_ns, core::random_generator
     }
     result.dropped.insert(result.dropped.end(), entry.queued.begin(), entry.queued.end());
     queued_total_ -= entry.queued.size();
+    critical_total_ -= entry.critical;
+    entry.critical = 0;
     entry.queued.clear();
   }
   assert(unchoked_count_ == after.size());
@@ -317,6 +370,11 @@ std::optional<std::int64_t> upload_queue::next_wakeup() const {
 std::size_t upload_queue::queued_count(const core::node_id& requester) const noexcept {
   const requester_entry* entry = find(requester);
   return entry == nullptr ? 0 : entry->queued.size();
+}
+
+std::size_t upload_queue::critical_count(const core::node_id& requester) const noexcept {
+  const requester_entry* entry = find(requester);
+  return entry == nullptr ? 0 : entry->critical;
 }
 
 bool upload_queue::is_unchoked(const core::node_id& requester) const noexcept {

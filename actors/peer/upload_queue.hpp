@@ -18,6 +18,18 @@
 // Serving. At most `upload_slots` transfers at once. Among unchoked requesters with
 // queued requests, slots go round-robin by requester in node-id order (one request
 // each in turn, resuming after the last one served), FIFO within a requester.
+// Critical requests (the requester's playback waits for them, `segment_request::
+// critical`) come first: while any is queued, the turn goes round the requesters with
+// a critical request queued, and each serves its oldest critical one.
+//
+// Room for critical requests. A critical request that finds its requester's queue or
+// the whole queue full takes the place of a queued request that is not critical: its
+// requester's newest such request, else the newest of the requester holding the most
+// of them (ties by node id). The displaced request is handed out by `take_displaced`,
+// for the caller to refuse as busy. Without this, in a flash crowd a stalled viewer
+// is refused by every full masternode as often as one fetching ahead. A requester
+// may claim urgency falsely; it gains at most its own queue
+// (requests_per_requester_max) ahead of others, served in turn with the honest ones.
 //
 // Timing. A lone transfer of S bytes takes 8 S / uplink_bps. Concurrent transfers
 // queue behind one another on the uplink, exactly as sim/network.hpp (step 1) sends
@@ -62,6 +74,7 @@ struct segment_request {
   core::content_id content;
   std::uint32_t segment = 0;
   std::uint32_t size_bytes = 0;
+  bool critical = false; // the requester's playback waits for it (header comment)
 
   bool operator==(const segment_request&) const = default;
 };
@@ -151,9 +164,13 @@ public:
   /// reciprocates them). False when the peer is not tracked.
   bool record_download(const core::node_id& peer, std::uint64_t bytes);
 
-  /// Admits a request into its requester's queue, or says why not.
+  /// Admits a request into its requester's queue, or says why not. A critical request
+  /// may displace a queued one (header comment; see `take_displaced`).
   /// REQUIRES: `now_ns` not before the previous call's.
   offer_result offer(std::int64_t now_ns, const segment_request& request);
+  /// The queued requests displaced by critical ones since the last call, oldest
+  /// displacement first; the caller refuses them. At most one per accepted offer.
+  std::vector<segment_request> take_displaced();
   /// Removes a queued request. True when it was still queued; false when it already
   /// started (a sent segment cannot be recalled) or is unknown.
   bool cancel(const core::node_id& requester, std::uint64_t request_id);
@@ -183,6 +200,8 @@ public:
   const std::vector<upload_transfer>& running() const noexcept { return running_; }
   std::size_t queued_count() const noexcept { return queued_total_; }
   std::size_t queued_count(const core::node_id& requester) const noexcept;
+  /// Critical requests queued for `requester` (0 when unknown).
+  std::size_t critical_count(const core::node_id& requester) const noexcept;
   std::size_t requester_count() const noexcept { return requesters_.size(); }
   bool is_unchoked(const core::node_id& requester) const noexcept;
   /// Payload bytes served to a requester since it was added; nullopt when unknown.
@@ -198,6 +217,7 @@ private:
   struct requester_entry {
     core::node_id id;
     std::deque<segment_request> queued; // FIFO; at most requests_per_requester_max
+    std::size_t critical = 0;           // of those, critical
     bool unchoked = false;
     bool offered_this_round = false;
     std::uint64_t bytes_served = 0;
@@ -209,7 +229,11 @@ private:
   bool is_running(const core::node_id& requester, std::uint64_t request_id) const noexcept;
   bool is_interested(const requester_entry& entry) const noexcept;
   void bring_rechoke_forward(std::int64_t now_ns);
-  std::optional<std::size_t> next_to_serve() const noexcept;
+  std::optional<std::size_t> next_to_serve(bool critical_only) const noexcept;
+  /// Makes room for a critical request of `entry`: displaces a request that is not
+  /// critical (header comment). False when every queued request is critical.
+  bool displace_for(requester_entry& entry, bool whole_queue_full);
+  void pop_queued(requester_entry& entry, std::deque<segment_request>::iterator at);
   std::int64_t transmission_ns(std::uint32_t size_bytes) const noexcept;
   void count(offer_result result) noexcept;
 
@@ -218,6 +242,8 @@ private:
   std::vector<requester_entry> requesters_; // sorted by id; at most peers_max
   std::vector<upload_transfer> running_;    // at most upload_slots
   std::size_t queued_total_ = 0;
+  std::size_t critical_total_ = 0;
+  std::vector<segment_request> displaced_; // until take_displaced; at most a few
   std::size_t unchoked_count_ = 0;
   std::optional<core::node_id> last_served_;
   std::int64_t uplink_free_ns_ = 0;

@@ -4,7 +4,8 @@
 // cancel removes only what has not started; every bound rejects with its own reason;
 // tit_for_tat rejects choked requesters and a rechoke drops what it chokes; a
 // masternode's round_robin serves every requester over a few rounds; a seed replays a
-// run. Each test scripts offers, rechokes and finishes at fixed virtual times with
+// run; critical requests are served first and take the place of others when full.
+// Each test scripts offers, rechokes and finishes at fixed virtual times with
 // fixed seeds, so every count and time below is exact.
 #include "actors/peer/upload_queue.hpp"
 
@@ -398,4 +399,60 @@ TEST_CASE("the same calls with the same seed replay the same run") {
   CHECK(first.first.size() > 50);
   CHECK(first == run(5));
   CHECK(first != run(6));
+}
+
+TEST_CASE("critical requests are served first and displace queued ones when full") {
+  upload_queue_config config = config_of(choke_policy::round_robin, 1);
+  config.chokes = false; // a masternode
+  config.requests_per_requester_max = 3;
+  config.requests_total_max = 4;
+  upload_queue queue{config, 0};
+  auto critical = [](std::size_t requester, std::uint64_t id) {
+    segment_request made = request(requester, id);
+    made.critical = true;
+    return made;
+  };
+  // One slot busy with requester 0's first request; 0 and 1 then fill the queue.
+  REQUIRE(queue.offer(0, request(0, 1)) == offer_result::accepted);
+  REQUIRE(queue.start(0).size() == 1);
+  for (std::uint64_t id = 2; id <= 3; ++id)
+    REQUIRE(queue.offer(0, request(0, id)) == offer_result::accepted);
+  for (std::uint64_t id = 1; id <= 2; ++id)
+    REQUIRE(queue.offer(0, request(1, id)) == offer_result::accepted);
+  REQUIRE(queue.queued_count() == 4);
+  CHECK(queue.offer(0, request(2, 1)) == offer_result::queue_full);
+  CHECK(queue.take_displaced().empty());
+
+  // A critical request from a third requester takes the newest place of the requester
+  // holding the most that are not critical (0 and 1 hold two each: 0, by node id).
+  CHECK(queue.offer(0, critical(2, 2)) == offer_result::accepted);
+  const auto displaced = queue.take_displaced();
+  REQUIRE(displaced.size() == 1);
+  CHECK(displaced[0] == request(0, 3));
+  CHECK(queue.critical_count(node(2)) == 1);
+  CHECK(queue.queued_count() == 4);
+  // A critical request of a requester whose own queue is full displaces its own.
+  REQUIRE(queue.offer(0, critical(1, 3)) == offer_result::accepted);
+  REQUIRE(queue.offer(0, critical(1, 4)) == offer_result::accepted);
+  CHECK(queue.take_displaced() == std::vector{request(1, 2), request(1, 1)});
+  // Requester 1 holds only critical ones now: the next takes requester 0's last place;
+  // once 1's own queue is full of critical ones, a further one is refused.
+  REQUIRE(queue.offer(0, critical(1, 5)) == offer_result::accepted);
+  CHECK(queue.take_displaced() == std::vector{request(0, 2)});
+  CHECK(queue.offer(0, critical(1, 6)) == offer_result::requester_queue_full);
+  CHECK(queue.take_displaced().empty());
+
+  // Serving: critical ones first, round robin among their requesters after the one
+  // served last (0): 1, 2, then 1 twice.
+  std::vector<std::uint64_t> order;
+  for (int turn = 0; turn < 4; ++turn) {
+    const auto due = queue.next_wakeup();
+    REQUIRE(due);
+    queue.finish_due(*due);
+    const auto started = queue.start(*due);
+    REQUIRE(started.size() == 1);
+    order.push_back(started[0].request.requester.bytes[1] * 10 + started[0].request.request_id);
+  }
+  CHECK(order == std::vector<std::uint64_t>{13, 22, 14, 15});
+  CHECK(queue.queued_count() == 0);
 }

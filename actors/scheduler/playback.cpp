@@ -140,13 +140,23 @@ std::size_t playback::viewer_holders(segment_index segment) const noexcept {
 
 bool playback::masternode_may_serve(segment_index segment) const noexcept {
   return std::any_of(sources_.begin(), sources_.end(), [&](const source_entry& source) {
-    return source.kind == source_kind::masternode && !is_busy(source) &&
+    return source.kind == source_kind::masternode && !is_busy(source, is_critical(segment)) &&
            !is_excluded(segment, source.id);
   });
 }
 
-bool playback::is_busy(const source_entry& source) const noexcept {
-  return now_ns_ < source.busy_until_ns;
+bool playback::is_busy(const source_entry& source, bool critical) const noexcept {
+  return now_ns_ < (critical ? source.critical_busy_until_ns : source.busy_until_ns);
+}
+
+bool playback::critical_in_flight(segment_index segment) const noexcept {
+  return std::any_of(in_flight_.begin(), in_flight_.end(), [&](const request_entry& request) {
+    return request.segment == segment && request.critical;
+  });
+}
+
+bool playback::is_critical(segment_index segment) const noexcept {
+  return config_.critical_ns > 0 && deadline_ns(segment) - now_ns_ <= config_.critical_ns;
 }
 
 qoe_report playback::qoe() const {
@@ -351,23 +361,27 @@ void playback::issue(segment_index segment, const source_entry& source) {
   assert(in_flight_.size() < config_.outstanding_total_max);
   assert(source.outstanding < config_.outstanding_per_source_max);
   const auto id = next_request_id_++;
+  const bool critical = is_critical(segment);
   in_flight_.push_back({.id = id,
                         .segment = segment,
                         .source = source.id,
                         .kind = source.kind,
                         .timeout_at_ns = now_ns_ + (source.kind == source_kind::viewer
                                                                     ? config_.viewer_request_timeout_ns
-                                                                    : config_.request_timeout_ns)});
+                                                                    : config_.request_timeout_ns),
+                        .critical = critical});
   ++find_source(source.id)->outstanding;
   ++qoe_.requests;
-  outbox_.push_back(request_action{.id = id, .segment = segment, .source = source.id});
+  outbox_.push_back(
+      request_action{.id = id, .segment = segment, .source = source.id, .critical = critical});
 }
 
-const playback::source_entry* playback::choose_masternode(segment_index segment) const {
+const playback::source_entry* playback::choose_masternode(segment_index segment,
+                                                          bool critical) const {
   const source_entry* best = nullptr;
   for (const auto& source : sources_) { // node-id order: the first of equals wins
     if (source.kind != source_kind::masternode ||
-        source.outstanding >= config_.outstanding_per_source_max || is_busy(source) ||
+        source.outstanding >= config_.outstanding_per_source_max || is_busy(source, critical) ||
         is_excluded(segment, source.id))
       continue;
     if (best == nullptr || source.outstanding < best->outstanding)
@@ -379,9 +393,10 @@ const playback::source_entry* playback::choose_masternode(segment_index segment)
 const playback::source_entry* playback::choose_viewer(segment_index segment, bool urgent,
                                                       core::random_generator& generator) const {
   std::vector<const source_entry*> least_loaded;
+  const bool critical = is_critical(segment);
   for (const auto& source : sources_) {
     if (source.kind != source_kind::viewer ||
-        source.outstanding >= config_.outstanding_per_source_max || is_busy(source) ||
+        source.outstanding >= config_.outstanding_per_source_max || is_busy(source, critical) ||
         (!urgent && now_ns_ < source.choked_until_ns) || !holds(source, segment) ||
         is_excluded(segment, source.id))
       continue;
@@ -425,11 +440,14 @@ void playback::plan(core::random_generator& generator) {
       to_viewers.push_back({segment, urgent, holders});
     else if (copies == 1 && !any_to_masternode && urgent && masternode_usable && config_.endgame)
       to_masternodes.push_back(segment);
+    else if (copies == 1 && urgent && masternode_usable && config_.endgame &&
+             is_critical(segment) && !critical_in_flight(segment))
+      to_masternodes.push_back(segment); // the copy asked early may sit in a long queue
   }
   for (const auto segment : to_masternodes) {
     if (in_flight_.size() >= config_.outstanding_total_max)
       return;
-    if (const auto* source = choose_masternode(segment))
+    if (const auto* source = choose_masternode(segment, is_critical(segment)))
       issue(segment, *source);
   }
   // Urgent ones first by deadline, then rarest first, then by deadline; segment order
@@ -445,14 +463,26 @@ void playback::plan(core::random_generator& generator) {
   auto viewer_requests = static_cast<std::size_t>(
     std::count_if(in_flight_.begin(), in_flight_.end(),
                   [](const request_entry& request) { return request.kind == source_kind::viewer; }));
+  // Before playback starts, segments it does not wait for share the downlink with
+  // those it does: at most ahead_while_starting_max of them at once.
+  const bool starting = state_ == playback_state::starting;
+  const auto is_ahead = [&](segment_index segment) {
+    return starts_ns_[segment] - playhead_ns_ >= buffer_needed_ns();
+  };
+  auto ahead = static_cast<std::size_t>(std::count_if(
+      in_flight_.begin(), in_flight_.end(),
+      [&](const request_entry& request) { return is_ahead(request.segment); }));
   for (const auto& entry : to_viewers) {
     if (in_flight_.size() >= config_.outstanding_total_max || viewer_requests >= viewer_requests_max)
       return;
+    if (starting && is_ahead(entry.segment) && ahead >= config_.ahead_while_starting_max)
+      continue;
     if (!entry.urgent && entry.viewer_holders == 0)
       continue; // waits until urgent, then goes to a masternode
     if (const auto* source = choose_viewer(entry.segment, entry.urgent, generator)) {
       issue(entry.segment, *source);
       ++viewer_requests;
+      ahead += is_ahead(entry.segment) ? 1 : 0;
     }
   }
 }
@@ -502,6 +532,9 @@ bool playback::on_reject(std::int64_t now_ns, request_id id, refusal why) {
   if (why == refusal::busy || why == refusal::choked) {
     if (auto* source = find_source(request->source)) {
       source->busy_until_ns = std::max(source->busy_until_ns, now_ns_ + config_.busy_backoff_ns);
+      if (request->critical)
+        source->critical_busy_until_ns =
+            std::max(source->critical_busy_until_ns, now_ns_ + config_.busy_backoff_ns);
       if (why == refusal::choked)
         source->choked_until_ns =
             std::max(source->choked_until_ns, now_ns_ + config_.choked_backoff_ns);
@@ -562,8 +595,10 @@ std::optional<std::int64_t> playback::next_wakeup() const {
     if (entry.until_ns > now_ns_)
       consider(entry.until_ns);
   for (const auto& source : sources_) {
-    if (is_busy(source))
+    if (is_busy(source, false))
       consider(source.busy_until_ns);
+    if (is_busy(source, true))
+      consider(source.critical_busy_until_ns);
     if (now_ns_ < source.choked_until_ns)
       consider(source.choked_until_ns);
   }
@@ -578,6 +613,8 @@ std::optional<std::int64_t> playback::next_wakeup() const {
     const auto deadline = deadline_ns(segment);
     if (deadline - config_.urgent_ns > now_ns_)
       consider(deadline - config_.urgent_ns);
+    if (deadline - config_.critical_ns > now_ns_)
+      consider(deadline - config_.critical_ns);
     if (deadline - config_.seed_ns > now_ns_)
       consider(deadline - config_.seed_ns);
     if (deadline - config_.window_ns > now_ns_) {

@@ -33,9 +33,19 @@
 //    then earliest deadline), each to the holder with the fewest requests
 //    outstanding; ties among holders are drawn with the generator, so that a swarm of
 //    sessions does not pile onto the lowest node id. A segment no viewer holds waits
-//    until it is urgent;
+//    until it is urgent. Before playback starts, at most `ahead_while_starting_max`
+//    of these are in flight;
 //  - endgame: a segment in flight from a viewer only that becomes urgent is asked of
 //    a masternode too; the first copy in cancels the other.
+// A request for a segment whose deadline is at most `critical_ns` away is marked
+// critical (`request_action::critical`): the source serves it before the others and
+// makes room for it when full (peer/upload_queue.hpp). A busy refusal of a request
+// that is not critical backs the source off for other such requests only; critical
+// ones are backed off only by the refusal of a critical one. Endgame again: a segment
+// turning critical while its one copy in flight was asked as not critical (it may sit
+// in a long queue) is asked of a masternode too, as critical: the same one when it
+// has the fewest requests outstanding, where the critical copy jumps the queue and
+// the first copy in cancels the other.
 // A request unanswered after `request_timeout_ns` (`viewer_request_timeout_ns` for a
 // viewer source) is cancelled, and a rejected one
 // dropped; either way the source is excluded for that segment during
@@ -110,6 +120,14 @@ struct playback_config {
   /// A segment whose deadline is at most this far goes to a masternode: 8 s, two
   /// request timeouts, so a viewer's miss is still recovered in time.
   std::int64_t urgent_ns = 8'000'000'000;
+  /// A request for a segment due within this is critical: 2 s, one segment's play
+  /// time, so a stalled session's missing segment (due in resume_buffer_ns) and the
+  /// next one of a playing session about to stall are, and startup ones (due in the
+  /// startup buffer, 4 s) and anything fetched ahead are not. Before it, the longest
+  /// stall per viewer of scenarios/flash-crowd.yaml was 18.3 s; with it, 4.9 s
+  /// (docs/benchmarks.md).
+  /// 0: no request is critical.
+  std::int64_t critical_ns = 2'000'000'000;
   /// While playing, a segment that no viewer source holds goes to a masternode once
   /// its deadline is this close: 20 s, well before it is urgent, so the first viewers
   /// to need it seed it into the swarm early and those just behind find it among
@@ -159,11 +177,19 @@ struct playback_config {
   /// but a flash crowd's newcomers then stalled longer: 27 s instead of 6.5 s at
   /// worst on tests/scenarios/flash-crowd-small.yaml.)
   bool startup_segments_first = true;
+  /// Before playback starts (first time or after a seek), requests for segments it
+  /// does not wait for, at most this many in flight: 2. They share a slow downlink
+  /// with the startup segments. On scenarios/quickstart.yaml startup p95 was 1.99 s
+  /// without a limit (2.03 s once critical requests jumped masternode queues), 1.39 s
+  /// with 2, 1.31 s with 1; but with 1 a flash crowd's newcomers start with too little
+  /// ahead (rebuffering 0.9 % -> 3.1 % on the harsh copy in docs/benchmarks.md).
+  std::size_t ahead_while_starting_max = 2;
 
   constexpr bool is_valid() const noexcept {
     return startup_buffer_ns > 0 && startup_buffer_ns <= setting_ns_max && resume_buffer_ns > 0 &&
            resume_buffer_ns <= setting_ns_max && window_ns > 0 && window_ns <= setting_ns_max &&
-           urgent_ns >= 0 && urgent_ns <= window_ns && seed_ns >= urgent_ns &&
+           urgent_ns >= 0 && urgent_ns <= window_ns && critical_ns >= 0 &&
+           critical_ns <= urgent_ns && seed_ns >= urgent_ns &&
            seed_ns <= window_ns && request_timeout_ns > 0 &&
            request_timeout_ns <= setting_ns_max && viewer_request_timeout_ns > 0 &&
            viewer_request_timeout_ns <= setting_ns_max && exclusion_ns >= 0 &&
@@ -211,6 +237,7 @@ struct request_action {
   request_id id = 0;
   segment_index segment = 0;
   core::node_id source;
+  bool critical = false; // due within critical_ns: tell the source (wire::segment_request)
   bool operator==(const request_action&) const = default;
 };
 
@@ -328,6 +355,7 @@ private:
     std::vector<segment_range> ranges; // viewers only; at most have_ranges_max
     std::size_t outstanding = 0;
     std::int64_t busy_until_ns = 0;   // said busy: asked nothing before this
+    std::int64_t critical_busy_until_ns = 0; // refused a critical request as busy
     std::int64_t choked_until_ns = 0; // choked us: asked only urgent segments before this
   };
   struct request_entry {
@@ -336,6 +364,7 @@ private:
     core::node_id source;
     source_kind kind = source_kind::viewer;
     std::int64_t timeout_at_ns = 0;
+    bool critical = false;
   };
   struct exclusion {
     segment_index segment = 0;
@@ -368,7 +397,10 @@ private:
   std::size_t copies_in_flight(segment_index segment, bool& any_to_masternode) const noexcept;
   std::size_t viewer_holders(segment_index segment) const noexcept;
   bool masternode_may_serve(segment_index segment) const noexcept;
-  bool is_busy(const source_entry& source) const noexcept;
+  /// Whether `source` may not be asked now, for a critical request or another.
+  bool is_busy(const source_entry& source, bool critical) const noexcept;
+  bool is_critical(segment_index segment) const noexcept;
+  bool critical_in_flight(segment_index segment) const noexcept;
 
   void advance(std::int64_t now_ns);
   void count_played(std::int64_t from_ns, std::int64_t to_ns);
@@ -377,7 +409,7 @@ private:
   void finish();
   void expire_timeouts();
   void plan(core::random_generator& generator);
-  const source_entry* choose_masternode(segment_index segment) const;
+  const source_entry* choose_masternode(segment_index segment, bool critical) const;
   const source_entry* choose_viewer(segment_index segment, bool urgent,
                                     core::random_generator& generator) const;
   void issue(segment_index segment, const source_entry& source);

@@ -2,7 +2,9 @@
 // startup buffer is in and stalls and resumes at exact times; urgent segments go to
 // masternodes earliest deadline first and the others to viewers rarest first;
 // timeouts, rejects, bad segments and removed sources re-plan elsewhere; endgame
-// duplicates are cancelled and counted; outstanding requests stay within bounds; and
+// duplicates are cancelled and counted; outstanding requests stay within bounds;
+// requests due within critical_ns are marked critical and pass a source busy for
+// others; few segments beyond the startup buffer are asked before the start; and
 // a driver that steps only at `next_wakeup` and events sends the same requests at the
 // same times, with the same QoE, as one stepping every millisecond. Each test scripts
 // a timeline by hand or through a toy network (a fixed latency per source, scripted
@@ -443,7 +445,10 @@ TEST_CASE("stall and resume are timed exactly and the late segment lowers contin
   CHECK(qoe.played_segments == 10);
   CHECK(qoe.late_segments == 1);
   CHECK(qoe.continuity_index() == Approx(0.9));
-  CHECK(qoe.bytes_from_masternodes == 10 * segment_bytes);
+  // Segment 3 turned critical at 4.5 s and was asked again as such; the toy network
+  // answers the cancelled copy too: one duplicate.
+  CHECK(qoe.bytes_from_masternodes == 11 * segment_bytes);
+  CHECK(qoe.duplicate_bytes == segment_bytes);
   CHECK(qoe.timeouts == 0);
 }
 
@@ -505,7 +510,9 @@ TEST_CASE("a removed source's requests are planned again") {
 }
 
 TEST_CASE("outstanding requests stay within their bounds") {
-  playback session(playback_config{}, content(100), 0, 0);
+  playback_config config;
+  config.ahead_while_starting_max = config.outstanding_total_max; // tested on its own
+  playback session(config, content(100), 0, 0);
   core::random_generator generator(9);
   for (std::size_t index = 0; index < 4; ++index)
     REQUIRE(session.add_source(node(index), source_kind::masternode));
@@ -712,4 +719,66 @@ TEST_CASE("an urgent segment asks a viewer that choked us after the busy backoff
   requests = requests_in(session.step(2100 * ms, generator));
   REQUIRE(requests.size() == 1);
   CHECK(requests[0].segment == 0);
+}
+
+TEST_CASE("requests due within critical_ns are critical and pass a busy source") {
+  playback session(playback_config{}, content(30), 0, 0);
+  core::random_generator generator(4);
+  REQUIRE(session.add_source(node(1), source_kind::masternode));
+  // Startup segments are due in the startup buffer (4 s): not critical.
+  const auto startup = requests_in(session.step(0, generator));
+  REQUIRE(startup.size() == 2);
+  CHECK_FALSE(startup[0].critical);
+  CHECK(session.on_segment(100 * ms, startup[0].id, true) == arrival::accepted);
+  CHECK(session.on_segment(100 * ms, startup[1].id, true) == arrival::accepted);
+  REQUIRE(session.state() == playback_state::playing);
+  // Playing from 0.1 s: segment 2 is due at 4.1 s, segment 3 at 6.1 s.
+  const auto ahead = requests_in(session.step(100 * ms, generator));
+  REQUIRE(ahead.size() == 2);
+  CHECK(ahead[0].segment == 2);
+  CHECK_FALSE(ahead[0].critical);
+  // A busy refusal of a request that is not critical backs the masternode off for
+  // such requests (2 s) ...
+  REQUIRE(session.on_reject(200 * ms, ahead[0].id, playback::refusal::busy));
+  CHECK(requests_in(session.step(200 * ms, generator)).empty());
+  // ... but segment 2 turns critical at 2.1 s, before the back-off ends, and is asked.
+  CHECK(session.next_wakeup() == 2100 * ms);
+  const auto pressing = requests_in(session.step(2100 * ms, generator));
+  REQUIRE(pressing.size() == 1);
+  CHECK(pressing[0].segment == 2);
+  CHECK(pressing[0].critical);
+  // A busy refusal of a critical request backs off critical ones too.
+  REQUIRE(session.on_reject(2150 * ms, pressing[0].id, playback::refusal::busy));
+  CHECK(requests_in(session.step(2150 * ms, generator)).empty());
+  CHECK(requests_in(session.step(4100 * ms, generator)).empty());
+  const auto again = requests_in(session.step(4150 * ms, generator));
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].segment == 2);
+  CHECK(again[0].critical);
+}
+
+TEST_CASE("before playback starts few segments beyond the startup buffer are asked") {
+  playback_config config;
+  config.ahead_while_starting_max = 2;
+  playback session(config, content(30), 0, 0);
+  core::random_generator generator(6);
+  REQUIRE(session.add_source(node(1), source_kind::masternode));
+  for (std::size_t index = 2; index <= 5; ++index) {
+    REQUIRE(session.add_source(node(index), source_kind::viewer));
+    hold_all(session, node(index));
+  }
+  // Segments 0 and 1 (the startup buffer) go to the masternode; of the rest, held by
+  // viewers, only two are asked while starting.
+  const auto first = requests_in(session.step(0, generator));
+  REQUIRE(first.size() == 4);
+  CHECK(first[0].segment == 0);
+  CHECK(first[1].segment == 1);
+  CHECK(first[2].segment >= 2);
+  CHECK(first[3].segment >= 2);
+  CHECK(requests_in(session.step(50 * ms, generator)).empty());
+  // Once playing, the viewers are asked for more.
+  CHECK(session.on_segment(100 * ms, first[0].id, true) == arrival::accepted);
+  CHECK(session.on_segment(100 * ms, first[1].id, true) == arrival::accepted);
+  REQUIRE(session.state() == playback_state::playing);
+  CHECK(requests_in(session.step(100 * ms, generator)).size() >= 2);
 }

@@ -908,6 +908,9 @@ void read_playback(node_reader& section, scheduler::playback_config& playback) {
   read("window", playback.window_ns);
   read("urgent", playback.urgent_ns);
   read("seed", playback.seed_ns);
+  playback.critical_ns =
+      section.optional<virtual_time>("critical", virtual_time{playback.critical_ns}, {.min = 0ns, .max = 1h})
+          .count();
   read("request_timeout", playback.request_timeout_ns);
   read("viewer_request_timeout", playback.viewer_request_timeout_ns);
 }
