@@ -161,9 +161,7 @@ public:
     if (!body || body->is_virtual())
       return std::nullopt;
     const auto bytes = body->view();
-    std::vector<core::hash256> leaves;
-    for (std::size_t at = 0; at < bytes.size(); at += core::block_bytes)
-      leaves.push_back(core::leaf_hash(bytes.subspan(at, std::min(core::block_bytes, bytes.size() - at))));
+    const auto leaves = core::leaf_hashes(bytes);
     const std::uint32_t first = core::blocks_of_segment(*manifest, segment).first;
     const std::size_t from = std::size_t{index - first} * core::block_bytes;
     if (from >= bytes.size())

@@ -337,10 +337,7 @@ bool verify_segment(const manifest& m, std::uint32_t segment, const hash256& com
 bool matches_segment(const manifest& m, std::uint32_t index, byte_span bytes) {
   if (index >= m.segments.size() || bytes.size() != m.segments[index].size_bytes || bytes.empty())
     return false;
-  std::vector<hash256> leaves;
-  leaves.reserve((bytes.size() + block_bytes - 1) / block_bytes);
-  for (std::size_t at = 0; at < bytes.size(); at += block_bytes)
-    leaves.push_back(leaf_hash(bytes.subspan(at, std::min(block_bytes, bytes.size() - at))));
+  const auto leaves = leaf_hashes(bytes);
   if (leaves.size() > (std::size_t{1} << m.segment_height))
     return false;
   return verify_segment(m, index, segment_root_of(leaves, m.segment_height));

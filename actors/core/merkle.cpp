@@ -218,13 +218,17 @@ bool verify_block(const hash256& root, byte_span block, const merkle_proof& proo
   return verify_leaf(root, leaf_hash(block), proof);
 }
 
-hash256 merkle_root(byte_span content) {
-  std::uint32_t count = block_count(content.size());
+std::vector<hash256> leaf_hashes(byte_span content) {
+  const std::uint32_t count = block_count(content.size());
   std::vector<hash256> leaves;
   leaves.reserve(count);
   for (std::uint32_t index = 0; index < count; ++index)
     leaves.push_back(leaf_hash(content_block(content, index)));
-  return merkle_tree::build(std::move(leaves)).root();
+  return leaves;
+}
+
+hash256 merkle_root(byte_span content) {
+  return merkle_tree::build(leaf_hashes(content)).root();
 }
 
 } // namespace stakecast::core

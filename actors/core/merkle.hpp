@@ -79,6 +79,10 @@ byte_span content_block(byte_span content, std::uint32_t index);
 /// REQUIRES: block.size() <= block_bytes.
 hash256 leaf_hash(byte_span block);
 
+/// leaf_hash of each block of `content`, in order (block_count(content.size()) of them).
+/// REQUIRES: content.size() <= content_bytes_max.
+std::vector<hash256> leaf_hashes(byte_span content);
+
 /// SHA-256(0x01 || left || right).
 hash256 inner_hash(const hash256& left, const hash256& right);
 
