@@ -310,6 +310,7 @@ void node_runtime::parts::spawn_content_actors(const std::vector<core::node_id>&
   peer::masternode_config serving;
   serving.published = std::move(published);
   serving.publisher = !config.masternode;
+  serving.stored_payloads = true;
   serving.storage = storage;
   serving.uplink_bps = config.uplink_bps;
   serving.upload_slots = config.upload_slots;

@@ -366,11 +366,11 @@ void masternode_pump(masternode_pointer self, segment_server::outcome out = {}) 
     const auto found = state.hosted.find(request.content);
     assert(found != state.hosted.end());
     const core::manifest& manifest = *found->second.manifest;
-    // The stored payload (the real node's bytes); not stored, the simulator's
-    // stand-in: only its size and the root an honest sender claims. A poisoning
-    // masternode claims another root, which fails verification as wrong bytes would.
+    // The stored bytes (the real node's); else the simulator's stand-in: only its size
+    // and the root an honest sender claims. A poisoning masternode claims another
+    // root, which fails verification as wrong bytes would.
     std::optional<wire::payload> body;
-    if (state.context.storage != nullptr && !state.config.poison)
+    if (state.config.stored_payloads && state.context.storage != nullptr && !state.config.poison)
       body = storage::read_segment(*state.context.storage, request.content, request.segment);
     if (!body || body->size_bytes != request.size_bytes) {
       core::hash256 digest = manifest.segment_roots[request.segment];

@@ -25,11 +25,11 @@
 // goes through a `segment_server` (round-robin, `upload_slots`, `uplink_bps`; critical
 // requests first, and when the table of requesters is full one with nothing running
 // or critical queued is forgotten to make room for a critical one); when a
-// transfer starts the segment is sent whole, its payload read from the store
-// (`storage::read_segment`: the real node's bytes, or the simulator's virtual stand-in),
-// or virtual when the store does not hold it (the simulator's publisher, whose contents
-// are never stored). `publish_atom` makes a content whose segments the store holds
-// whole a published one (the real node's `stakecast publish`). Refusals are `segment_reject` (not_held, choked, busy). `manifest_request`
+// transfer starts the segment is sent whole: with `stored_payloads` (the real node) its
+// bytes as the store holds them (`storage::read_segment`), else the simulator's
+// virtual stand-in (size and root). `publish_atom` makes a content whose segments the
+// store holds whole a published one (the real node's `stakecast publish`). Refusals
+// are `segment_reject` (not_held, choked, busy). `manifest_request`
 // for a content whose manifest it holds is answered with its encoding. Counters
 // "stream.masternode_*" (a publisher's: "stream.publisher_*"): egress_bytes, requests,
 // rejects, ingress_bytes, fetch_failures, store_failures.
@@ -218,6 +218,10 @@ struct masternode_config {
   /// Counts its serving as a publisher's ("stream.publisher_*"), not as masternode
   /// egress, which is what the network pays masternodes for.
   bool publisher = false;
+  /// Sends each segment as the store holds it (the real node's bytes). Off in the
+  /// simulator, whose store holds only the stand-in the masternode makes itself, so
+  /// that no transfer pays for a store read there.
+  bool stored_payloads = false;
   /// Contents assigned to it: fetched, verified and stored before they are served.
   std::vector<hosted_assignment> hosted;
   /// Where fetched contents go; REQUIRED when `hosted` is not empty.
