@@ -12,7 +12,6 @@
 #include <fmt/format.h>
 
 #include "actors/core/error.hpp"
-#include "actors/core/limits.hpp"
 
 namespace stakecast::node {
 

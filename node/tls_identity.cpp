@@ -10,8 +10,12 @@
 #include <openssl/x509.h>
 
 #include "actors/core/error.hpp"
+#include "actors/core/openssl_error.hpp"
 
 namespace stakecast::node {
+
+using core::error_queue_mark;
+using core::last_library_error;
 
 namespace {
 
@@ -23,27 +27,6 @@ static_assert(ed25519_key_bytes == core::node_id::size_bytes);
 // expiration date".
 constexpr const char* valid_from = "20000101000000Z";
 constexpr const char* valid_until = "99991231235959Z";
-
-// Drops the errors OpenSSL queues while it refuses input, and only those: they are
-// answered by a return value, and a stale queue misleads later TLS calls on the
-// same thread (Asio reads the queue to report handshake errors).
-class error_queue_mark {
-public:
-  error_queue_mark() noexcept {
-    ERR_set_mark();
-  }
-  ~error_queue_mark() {
-    ERR_pop_to_mark();
-  }
-  error_queue_mark(const error_queue_mark&) = delete;
-  error_queue_mark& operator=(const error_queue_mark&) = delete;
-};
-
-std::string last_library_error() {
-  char text[256] = {};
-  ERR_error_string_n(ERR_peek_last_error(), text, sizeof text);
-  return text;
-}
 
 caf::error library_failure(std::string_view call) {
   return make_error(tls_errc::library_failure,

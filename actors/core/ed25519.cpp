@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "actors/core/error.hpp"
+#include "actors/core/openssl_error.hpp"
 
 namespace stakecast::core {
 
@@ -40,27 +41,6 @@ struct verifying_key_deleter {
   }
 };
 using verifying_key_pointer = std::unique_ptr<EVP_PKEY, verifying_key_deleter>;
-
-// OpenSSL's reason for the most recent failure on this thread, for error details.
-std::string last_library_error() {
-  char text[256] = {};
-  ERR_error_string_n(ERR_peek_last_error(), text, sizeof text);
-  return text;
-}
-
-// Drops the errors OpenSSL queues while it refuses hostile input, and only those:
-// they are answered by a return value, and a stale queue misleads later TLS calls.
-class error_queue_mark {
-public:
-  error_queue_mark() noexcept {
-    ERR_set_mark();
-  }
-  ~error_queue_mark() {
-    ERR_pop_to_mark();
-  }
-  error_queue_mark(const error_queue_mark&) = delete;
-  error_queue_mark& operator=(const error_queue_mark&) = delete;
-};
 
 } // namespace
 
