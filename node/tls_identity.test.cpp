@@ -14,19 +14,14 @@
 #include <catch2/catch.hpp>
 
 #include "actors/core/error.hpp"
+#include "tests/support/keys.hpp"
 
 using namespace stakecast;
 using node::tls_identity;
 
 namespace {
 
-core::key_pair key_of(std::uint8_t fill) {
-  core::hash256 seed;
-  seed.bytes.fill(fill);
-  auto keys = core::key_pair::from_seed(seed);
-  REQUIRE(keys);
-  return std::move(*keys);
-}
+using test::key_of;
 
 std::vector<unsigned char> der_of(X509* certificate) {
   const int length = i2d_X509(certificate, nullptr);

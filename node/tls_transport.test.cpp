@@ -32,6 +32,7 @@
 
 #include "actors/core/error.hpp"
 #include "node/tls_identity.hpp"
+#include "tests/support/keys.hpp"
 
 using namespace stakecast;
 using namespace std::chrono_literals;
@@ -46,13 +47,7 @@ namespace {
 
 constexpr auto wait_max = 5s;
 
-core::key_pair key_of(std::uint8_t fill) {
-  core::hash256 seed;
-  seed.bytes.fill(fill);
-  auto keys = core::key_pair::from_seed(seed);
-  REQUIRE(keys);
-  return std::move(*keys);
-}
+using test::key_of;
 
 /// True once `done()` holds, polled until `within` has passed.
 template <class Predicate>

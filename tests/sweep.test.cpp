@@ -68,6 +68,14 @@ child_process start(std::vector<std::string> arguments, const fs::path& log) {
   return std::move(std::get<child_process>(started));
 }
 
+/// tests/sweeps/grid.yaml swept into `out` by workers only: it runs nothing itself and
+/// listens on 127.0.0.1 at a port the system picks.
+child_process start_coordinator(const fs::path& out, const fs::path& log) {
+  return start({"sweep", source("tests/sweeps/grid.yaml"), "--out", out.string(), "--jobs", "0",
+                "--listen", "127.0.0.1:0"},
+               log);
+}
+
 /// The address a sweep started with `--listen 127.0.0.1:0` says it listens on.
 std::string listening_address(child_process& sweep, const fs::path& log) {
   std::smatch match;
@@ -208,9 +216,7 @@ TEST_CASE("Two workers complete a sweep whose coordinator runs nothing itself",
   temp_folder folder;
   const fs::path out = folder.path / "sweep";
   const fs::path sweep_log = folder.path / "sweep.log";
-  auto sweep = start({"sweep", source("tests/sweeps/grid.yaml"), "--out", out.string(), "--jobs",
-                      "0", "--listen", "127.0.0.1:0"},
-                     sweep_log);
+  auto sweep = start_coordinator(out, sweep_log);
   const std::string where = listening_address(sweep, sweep_log);
   auto first = start({"worker", "--connect", where, "--jobs", "1"}, folder.path / "worker1.log");
   auto second = start({"worker", "--connect", where, "--jobs", "1"}, folder.path / "worker2.log");
@@ -235,9 +241,7 @@ TEST_CASE("The runs of a worker killed mid-run go to another worker", "[sweep][p
   temp_folder folder;
   const fs::path out = folder.path / "sweep";
   const fs::path sweep_log = folder.path / "sweep.log";
-  auto sweep = start({"sweep", source("tests/sweeps/grid.yaml"), "--out", out.string(), "--jobs",
-                      "0", "--listen", "127.0.0.1:0"},
-                     sweep_log);
+  auto sweep = start_coordinator(out, sweep_log);
   const std::string where = listening_address(sweep, sweep_log);
   // A killed worker cannot remove its temporary folder: keep it inside ours.
   const std::string previous_tmpdir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "";
