@@ -17,10 +17,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -28,6 +26,7 @@
 #include "actors/core/error.hpp"
 #include "actors/core/random.hpp"
 #include "node/tls_identity.hpp"
+#include "node/tls_stream.hpp"
 
 namespace stakecast::node {
 
@@ -121,7 +120,7 @@ struct tls_transport::impl {
       : stream(io, tls), deadline(io), way(dialed_or_accepted), peer(expected) {
     }
 
-    asio::ssl::stream<tcp::socket> stream;
+    tls_stream stream;
     // The handshake deadline first, then the idle check.
     asio::steady_timer deadline;
     direction way;
@@ -460,8 +459,8 @@ struct tls_transport::impl {
   // ---- reading: header, body in chunks, decode, deliver
 
   void start_read(const connection_pointer& c) {
-    asio::async_read(c->stream, asio::buffer(c->header),
-                     [this, c](const error_code& ec, std::size_t) { on_header(c, ec); });
+    c->stream.async_read(c->header.data(), c->header.size(),
+                         [this, c](const error_code& ec, std::size_t) { on_header(c, ec); });
   }
 
   /// After an I/O completion, with the mutex held: false when the connection is
@@ -501,8 +500,8 @@ struct tls_transport::impl {
     if (have > 0 && c->body.capacity() < c->body_bytes)
       c->body.reserve(c->body_bytes); // the peer is sending it: one allocation, no regrowth
     c->body.resize(have + chunk);
-    asio::async_read(c->stream, asio::buffer(c->body.data() + have, chunk),
-                     [this, c](const error_code& ec, std::size_t) { on_body(c, ec); });
+    c->stream.async_read(c->body.data() + have, chunk,
+                         [this, c](const error_code& ec, std::size_t) { on_body(c, ec); });
   }
 
   void on_body(const connection_pointer& c, const error_code& ec) {
@@ -560,10 +559,10 @@ struct tls_transport::impl {
 
   void write_chunk(const connection_pointer& c) {
     const std::size_t chunk = std::min(io_chunk_bytes, c->write_buffer.size() - c->write_offset);
-    asio::async_write(c->stream, asio::buffer(c->write_buffer.data() + c->write_offset, chunk),
-                      [this, c](const error_code& ec, std::size_t written) {
-                        on_written(c, ec, written);
-                      });
+    c->stream.async_write(c->write_buffer.data() + c->write_offset, chunk,
+                          [this, c](const error_code& ec, std::size_t written) {
+                            on_written(c, ec, written);
+                          });
   }
 
   void on_written(const connection_pointer& c, const error_code& ec, std::size_t written) {
