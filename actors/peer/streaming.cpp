@@ -353,6 +353,22 @@ std::optional<std::int64_t> expire_held(masternode_state& state, std::int64_t no
   return next;
 }
 
+/// A stored segment's bytes, read once for the viewers asking for it together.
+std::optional<wire::payload> read_stored(masternode_state& state, const core::content_id& content,
+                                         std::uint32_t segment) {
+  auto& recent = state.recent_reads;
+  for (const auto& [held_content, held_segment, body] : recent)
+    if (held_segment == segment && held_content == content)
+      return body;
+  auto body = storage::read_segment(*state.context.storage, content, segment);
+  if (body) {
+    recent.emplace_front(content, segment, *body);
+    if (recent.size() > masternode_state::recent_reads_max)
+      recent.pop_back();
+  }
+  return body;
+}
+
 /// Runs the server and the fetcher and sends what they decided, then re-arms the
 /// timer at the earliest wakeup of either.
 void masternode_pump(masternode_pointer self, segment_server::outcome out = {}) {
@@ -371,7 +387,7 @@ void masternode_pump(masternode_pointer self, segment_server::outcome out = {}) 
     // root, which fails verification as wrong bytes would.
     std::optional<wire::payload> body;
     if (state.config.stored_payloads && state.context.storage != nullptr && !state.config.poison)
-      body = storage::read_segment(*state.context.storage, request.content, request.segment);
+      body = read_stored(state, request.content, request.segment);
     if (!body || body->size_bytes != request.size_bytes) {
       core::hash256 digest = manifest.segment_roots[request.segment];
       if (state.config.poison)

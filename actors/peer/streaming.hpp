@@ -80,6 +80,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <tuple>
 #include <map>
 #include <memory>
 #include <optional>
@@ -297,6 +298,10 @@ struct masternode_state {
   /// Requests for segments being fetched, by (content, segment); <= held_requests_max.
   std::map<std::pair<core::content_id, std::uint32_t>, std::vector<held_request>> held;
   std::size_t held_count = 0;
+  /// The stored segments read last (stored_payloads), most recent first: viewers
+  /// watching together ask for the same segments, which are then read once.
+  static constexpr std::size_t recent_reads_max = 32;
+  std::deque<std::tuple<core::content_id, std::uint32_t, wire::payload>> recent_reads;
   bool loaded = false; // what storage held at start is known
   wake_timer timer;
 
