@@ -29,6 +29,15 @@ using namespace std::chrono_literals;
 constexpr auto api_timeout = 30s;
 /// A segment through the gateway: the swarm may still be fetching it.
 constexpr auto content_timeout = 90s;
+/// `get` streaming through the gateway hands a verified segment to the file in writes
+/// of this size: the kernel copies a 1 MiB write into fresh page cache several times
+/// slower per byte than 16 KiB ones (docs/benchmarks.md, "Transfer").
+constexpr std::size_t file_write_bytes = 16 << 10;
+/// How often `get` asks after a save the node runs for it.
+constexpr auto save_poll = 50ms;
+/// A save whose bytes have not moved for this long is given up: the node asks each
+/// segment again for at most about this long.
+constexpr auto save_stall_max = 600s;
 
 /// Operating failures (1) and bad input (2), reported at the edge of each command.
 struct command_error {
@@ -73,19 +82,41 @@ endpoint gateway_of(const home_folder& home) {
   return *config.gateway;
 }
 
-nlohmann::json call(const home_folder& home, std::string_view method, std::string_view target,
-                    std::string_view body = {}, const http_fields& fields = {}) {
-  auto reply = http_request(gateway_of(home), method, target, body, api_timeout, fields);
+struct api_reply {
+  unsigned status = 0;
+  nlohmann::json body;
+};
+
+/// One API call to the node of `home` at `gateway`, whatever its status; fails when the
+/// node does not answer JSON.
+api_reply call_any(const home_folder& home, const endpoint& gateway, std::string_view method,
+                   std::string_view target, std::string_view body, const http_fields& fields) {
+  auto reply = http_request(gateway, method, target, body, api_timeout, fields);
   if (!reply)
     fail(1, reply.error + " (is the node running? `stakecast node --home " + home.root.string() + "`)");
   auto json = nlohmann::json::parse(reply.value->body, nullptr, false);
   if (json.is_discarded())
     fail(1, fmt::format("{} {}: the node answered {} with a body that is not JSON", method, target,
                         reply.value->status));
-  if (reply.value->status >= 300)
-    fail(1, fmt::format("{} {}: {} {}", method, target, reply.value->status,
-                        json.value("error", json.dump())));
-  return json;
+  return {reply.value->status, std::move(json)};
+}
+
+/// What a 4xx or 5xx answer says is wrong.
+std::string error_of(const nlohmann::json& body) {
+  return body.value("error", body.dump());
+}
+
+/// The body of a 2xx answer; fails with what the node said otherwise.
+nlohmann::json success_of(api_reply reply, std::string_view method, std::string_view target) {
+  if (reply.status >= 300)
+    fail(1, fmt::format("{} {}: {} {}", method, target, reply.status, error_of(reply.body)));
+  return std::move(reply.body);
+}
+
+/// One API call that must succeed (2xx).
+nlohmann::json call(const home_folder& home, std::string_view method, std::string_view target,
+                    std::string_view body = {}, const http_fields& fields = {}) {
+  return success_of(call_any(home, gateway_of(home), method, target, body, fields), method, target);
 }
 
 /// "12.5" tokens in micro-units.
@@ -342,7 +373,9 @@ void download_verified(const endpoint& gateway, const core::manifest& manifest,
       if (!core::matches_segment(manifest, next, view))
         return fmt::format("segment {}: {} bytes that fail verification against the manifest", next,
                            pending.size());
-      out.write(pending.data(), static_cast<std::streamsize>(pending.size()));
+      for (std::size_t at = 0; at < pending.size() && out; at += file_write_bytes)
+        out.write(pending.data() + at,
+                  static_cast<std::streamsize>(std::min(file_write_bytes, pending.size() - at)));
       if (!out)
         return fmt::format("cannot write {} (disk full?)", path);
       pending.clear();
@@ -377,6 +410,46 @@ void download_verified(const endpoint& gateway, const core::manifest& manifest,
   }
 }
 
+/// Has the node save the content into `path` (node/content_saver.hpp: it verified every
+/// segment it writes, keeps the whole segments an earlier save left there, and goes on
+/// from there) and waits for it: the save's final status. Nullopt when the node cannot
+/// open `path` (another user's node, say): the caller streams it through the gateway
+/// instead.
+std::optional<nlohmann::json> saved_by_node(const home_folder& home, const core::content_id& id,
+                                            const std::string& path) {
+  const auto fields = token_of(home);
+  const auto gateway = gateway_of(home);
+  const auto target = fmt::format("/api/content/{}/save", id.to_hex());
+  const auto started = call_any(home, gateway, "POST", target, nlohmann::json{{"path", path}}.dump(), fields);
+  if (started.status == 403) {
+    std::fprintf(stderr, "note: %s; streaming it through the gateway instead\n",
+                 error_of(started.body).c_str());
+    return std::nullopt;
+  }
+  const auto save = success_of(started, "POST", target);
+  const auto status_target = fmt::format("{}/{}", target, save["save"].get<std::uint64_t>());
+  std::uint64_t bytes = 0;
+  auto progressed = std::chrono::steady_clock::now();
+  for (;;) {
+    std::this_thread::sleep_for(save_poll);
+    const auto status =
+        success_of(call_any(home, gateway, "GET", status_target, {}, fields), "GET", status_target);
+    const auto state = status.value("state", std::string{});
+    if (state == "done")
+      return status;
+    if (state != "running")
+      fail(1, fmt::format("saving {}: {}", path, status.value("error", std::string("the save failed"))));
+    const auto now = std::chrono::steady_clock::now();
+    if (const auto at = status.value("bytes", std::uint64_t{0}); at != bytes) {
+      bytes = at;
+      progressed = now;
+    } else if (now - progressed > save_stall_max) {
+      fail(1, fmt::format("saving {}: no progress for {} s at byte {}", path,
+                          std::chrono::duration_cast<std::chrono::seconds>(save_stall_max).count(), bytes));
+    }
+  }
+}
+
 void add_get(CLI::App& app, std::optional<std::string>& home_flag, int& exit_code) {
   auto* get = app.add_subcommand("get", "Download a content through this node, verified");
   auto id_text = std::make_shared<std::string>();
@@ -394,26 +467,36 @@ void add_get(CLI::App& app, std::optional<std::string>& home_flag, int& exit_cod
     auto manifest = encoded ? core::decode_manifest(*encoded) : caf::expected<core::manifest>(caf::sec::invalid_argument);
     if (!manifest || core::validate(*manifest) || core::id_of(*manifest) != *id)
       fail(1, "the node answered a manifest that is not this content's");
-    // A file is written beside its name and renamed when whole; a device or a pipe
-    // (`-o /dev/null`, `-o /dev/stdout`) is written in place, never replaced.
+    // A file is written beside its name (by the node when it can) and renamed when
+    // whole; a device or a pipe (`-o /dev/null`, `-o /dev/stdout`) is streamed into in
+    // place, never replaced.
     std::error_code ignored;
     const bool in_place = std::filesystem::exists(*output, ignored) &&
                           !std::filesystem::is_regular_file(*output, ignored);
-    const auto temporary = in_place ? *output : *output + ".part";
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out)
-      fail(1, fmt::format("cannot write {}", temporary));
-    download_verified(gateway_of(home), *manifest, *id, out, temporary);
-    out.close();
-    if (!out)
-      fail(1, fmt::format("cannot write {} (disk full?)", temporary));
+    const auto temporary = in_place ? *output : std::filesystem::absolute(*output + ".part").string();
+    std::optional<nlohmann::json> saved;
+    if (!in_place)
+      saved = saved_by_node(home, *id, temporary);
+    if (!saved) {
+      std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+      if (!out)
+        fail(1, fmt::format("cannot write {}", temporary));
+      download_verified(gateway_of(home), *manifest, *id, out, temporary);
+      out.close();
+      if (!out)
+        fail(1, fmt::format("cannot write {} (disk full?)", temporary));
+    }
     if (!in_place)
       std::filesystem::rename(temporary, *output);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    fmt::print("{}: {} bytes, verified, in {:.2f} s ({:.1f} MB/s)\n", *output,
+    const auto kept = saved ? saved->value("resumed_from", std::uint32_t{0}) : 0;
+    fmt::print("{}: {} bytes, verified, in {:.2f} s ({:.1f} MB/s){}\n", *output,
                manifest->content_bytes, seconds,
-               static_cast<double>(manifest->content_bytes) / 1e6 / std::max(seconds, 1e-9));
+               static_cast<double>(manifest->content_bytes) / 1e6 / std::max(seconds, 1e-9),
+               kept > 0 ? fmt::format("; {} of {} segments were there already", kept,
+                                      manifest->segments.size())
+                        : std::string{});
   }));
 }
 

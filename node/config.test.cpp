@@ -11,6 +11,7 @@
 
 #include "node/config.hpp"
 #include "node/home.hpp"
+#include "tests/support/temporary_folder.hpp"
 
 namespace node = stakecast::node;
 namespace fs = std::filesystem;
@@ -18,14 +19,7 @@ using Catch::Contains;
 
 namespace {
 
-struct temporary_folder {
-  fs::path path;
-  explicit temporary_folder(std::string_view name)
-      : path(fs::temp_directory_path() / fmt::format("stakecast-{}-{}", name, ::getpid())) {
-    fs::remove_all(path);
-  }
-  ~temporary_folder() { fs::remove_all(path); }
-};
+using stakecast::test::temporary_folder;
 
 std::string error_of(std::string_view text) {
   try {

@@ -41,14 +41,15 @@ std::uint32_t segment_at(const core::manifest& m, std::uint64_t offset) {
   return static_cast<std::uint32_t>(std::distance(m.segments.begin(), after) - 1);
 }
 
-/// Up to `max_bytes` of segment `index`'s `bytes` from content offset `offset`.
-core::byte_buffer slice(const core::manifest& m, std::uint32_t index, core::byte_span bytes,
-                        std::uint64_t offset, std::size_t max_bytes) {
-  const std::uint64_t from = offset - m.segments[index].offset_bytes;
-  const std::size_t count = static_cast<std::size_t>(
-      std::min<std::uint64_t>(max_bytes, bytes.size() - std::min<std::uint64_t>(from, bytes.size())));
-  return core::byte_buffer(bytes.begin() + static_cast<std::ptrdiff_t>(from),
-                           bytes.begin() + static_cast<std::ptrdiff_t>(from + count));
+/// Up to `max_bytes` of segment `index`'s bytes (`body`) from content offset `offset`,
+/// shared with the body. REQUIRES: body is materialized.
+content_source::shared_bytes slice(const core::manifest& m, std::uint32_t index,
+                                   const wire::payload& body, std::uint64_t offset,
+                                   std::size_t max_bytes) {
+  const core::byte_span bytes = body.view();
+  const std::uint64_t from = std::min<std::uint64_t>(offset - m.segments[index].offset_bytes, bytes.size());
+  const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes, bytes.size() - from));
+  return {body.bytes, bytes.subspan(static_cast<std::size_t>(from), count)};
 }
 
 } // namespace
@@ -91,7 +92,7 @@ struct content_service::session final : peer::segment_sink {
   void segment(std::uint32_t index, const wire::payload& body) override {
     if (body.is_virtual())
       return;
-    std::vector<std::pair<waiter, core::byte_buffer>> ready;
+    std::vector<std::pair<waiter, shared_bytes>> ready;
     {
       std::lock_guard lock(mutex_);
       if (!manifest_ || !segments_.emplace(index, body).second)
@@ -103,7 +104,7 @@ struct content_service::session final : peer::segment_sink {
           ++it;
           continue;
         }
-        ready.emplace_back(std::move(*it), slice(*manifest_, index, body.view(), it->offset, it->max_bytes));
+        ready.emplace_back(std::move(*it), slice(*manifest_, index, body, it->offset, it->max_bytes));
         it = waiters_.erase(it);
       }
     }
@@ -150,7 +151,7 @@ struct content_service::session final : peer::segment_sink {
   /// when it is far from the position).
   void read(std::uint64_t offset, std::size_t max_bytes, std::function<void(read_result)> done,
             std::chrono::steady_clock::time_point now) {
-    std::optional<core::byte_buffer> bytes;
+    std::optional<shared_bytes> bytes;
     std::string error;
     caf::actor seek_to;
     std::uint32_t index = 0;
@@ -164,7 +165,7 @@ struct content_service::session final : peer::segment_sink {
       else {
         index = segment_at(*manifest_, offset);
         if (const auto found = segments_.find(index); found != segments_.end())
-          bytes = slice(*manifest_, index, found->second.view(), offset, max_bytes);
+          bytes = slice(*manifest_, index, found->second, offset, max_bytes);
         else {
           waiters_.push_back({offset, index, max_bytes, std::move(done)});
           if (index < sought_ || index > sought_ + seek_ahead_segments) {
@@ -399,14 +400,15 @@ std::shared_ptr<content_service::session> content_service::open_session(const co
   return s;
 }
 
+std::shared_ptr<const core::manifest> content_service::manifest_of(const core::content_id& id) {
+  if (auto manifest = stored_manifest(id))
+    return manifest;
+  auto s = open_session(id, 0);
+  return s ? s->wait_manifest(state_->settings.manifest_wait) : nullptr;
+}
+
 auto content_service::describe(const core::content_id& id) -> std::optional<description> {
-  auto manifest = stored_manifest(id);
-  if (!manifest) {
-    auto s = open_session(id, 0);
-    if (!s)
-      return std::nullopt;
-    manifest = s->wait_manifest(state_->settings.manifest_wait);
-  }
+  const auto manifest = manifest_of(id);
   if (!manifest)
     return std::nullopt;
   return description{manifest->content_bytes, mime_type_of(manifest->title)};
@@ -418,7 +420,7 @@ void content_service::read(const core::content_id& id, std::uint64_t offset, std
     const std::uint32_t index = segment_at(*manifest, offset);
     const auto body = storage::read_segment(*state_->context.storage, id, index);
     if (body && !body->is_virtual())
-      return done(slice(*manifest, index, body->view(), offset, max_bytes));
+      return done(slice(*manifest, index, *body, offset, max_bytes));
   }
   auto s = open_session(id, 0);
   if (!s)

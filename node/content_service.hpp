@@ -63,9 +63,12 @@ struct content_settings {
   rules::amount fee = 0;
   std::chrono::nanoseconds receipt_interval = std::chrono::seconds(10);
   double uplink_bps = 100e6;
-  std::uint64_t cache_bytes = 512ull << 20;
-  /// Verified segments one session keeps for the gateway's reads.
-  std::uint64_t session_bytes_max = 256ull << 20;
+  /// Segments a session's viewer keeps to re-share, and those the session keeps for
+  /// the gateway's reads (mostly the same ones). Bounded well below a film: memory
+  /// a session lets go is reused for its next segments, while fresh memory costs a
+  /// page fault per 4 KiB (docs/benchmarks.md, "Transfer").
+  std::uint64_t cache_bytes = 64ull << 20;
+  std::uint64_t session_bytes_max = 64ull << 20;
   /// How long `describe` waits for a new session's manifest (it holds the gateway's
   /// thread meanwhile).
   std::chrono::milliseconds manifest_wait{15'000};
@@ -94,6 +97,10 @@ public:
   api_response finish_publish(const core::content_id& content);
   /// What the node knows of a content: its manifest (hex) and the segments it holds.
   api_response info(const core::content_id& content);
+
+  /// The content's manifest: the stored one, else a viewing session's (opened for it;
+  /// waits up to manifest_wait). Null: unknown here and on the chain.
+  std::shared_ptr<const core::manifest> manifest_of(const core::content_id& id);
 
   std::optional<description> describe(const core::content_id& id) override;
   void read(const core::content_id& id, std::uint64_t offset, std::size_t max_bytes,

@@ -151,7 +151,7 @@ private:
   std::uint64_t next_byte_ = 0;
   std::uint64_t remaining_bytes_ = 0;
   bool keep_alive_ = false;
-  core::byte_buffer chunk_;
+  content_source::shared_bytes chunk_;
   std::size_t chunk_asked_bytes_ = 0;
   // A read completion or timeout counts only for the read it belongs to.
   std::uint64_t read_generation_ = 0;
@@ -379,14 +379,14 @@ void connection::on_chunk(std::uint64_t generation, content_source::read_result 
     spdlog::debug("gateway: content read failed mid-body: {}", *error);
     return close(); // the client sees a short body
   }
-  chunk_ = std::move(std::get<core::byte_buffer>(result));
-  if (chunk_.empty() || chunk_.size() > chunk_asked_bytes_) {
-    spdlog::warn("gateway: content source returned {} bytes for {} asked", chunk_.size(),
+  chunk_ = std::move(std::get<content_source::shared_bytes>(result));
+  if (chunk_.view.empty() || chunk_.view.size() > chunk_asked_bytes_) {
+    spdlog::warn("gateway: content source returned {} bytes for {} asked", chunk_.view.size(),
                  chunk_asked_bytes_);
     return close();
   }
   stream_.expires_after(milliseconds(options().send_timeout_ms));
-  net::async_write(stream_, net::buffer(chunk_),
+  net::async_write(stream_, net::buffer(chunk_.view.data(), chunk_.view.size()),
                    [self = shared_from_this()](error_code error, std::size_t bytes) {
                      self->on_chunk_written(error, bytes);
                    });
@@ -399,7 +399,7 @@ void connection::on_chunk_written(error_code error, std::size_t bytes) {
   remaining_bytes_ -= bytes;
   if (remaining_bytes_ > 0)
     return request_chunk();
-  chunk_ = core::byte_buffer{}; // an idle keep-alive connection holds no chunk
+  chunk_ = {}; // an idle keep-alive connection holds no chunk
   finish_response(keep_alive_);
 }
 

@@ -59,7 +59,20 @@ public:
   /// nullopt: unknown content (404).
   virtual std::optional<description> describe(const core::content_id& id) = 0;
 
-  using read_result = std::variant<core::byte_buffer, std::string>;
+  /// Bytes handed over without a copy: `view` stays valid while `owner` lives (a
+  /// segment the source keeps anyway, shared).
+  struct shared_bytes {
+    std::shared_ptr<const void> owner;
+    core::byte_span view;
+
+    /// A view of the whole of `bytes`, which it owns.
+    static shared_bytes of(core::byte_buffer bytes) {
+      auto owner = std::make_shared<const core::byte_buffer>(std::move(bytes));
+      const core::byte_span view(*owner);
+      return {std::move(owner), view};
+    }
+  };
+  using read_result = std::variant<shared_bytes, std::string>;
   /// Reads up to `max_bytes` (> 0) at `offset` (< size_bytes). Calls `done` exactly
   /// once, from any thread, possibly much later (the swarm is still fetching): with
   /// the bytes (non-empty, at most max_bytes, starting at offset) or an error text.

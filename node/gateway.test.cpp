@@ -107,7 +107,7 @@ public:
     if (slice.empty())
       done(std::string("the disk is on fire"));
     else
-      done(std::move(slice));
+      done(shared_bytes::of(std::move(slice)));
   }
 
 private:
@@ -214,7 +214,7 @@ public:
     core::byte_buffer slice(max_bytes);
     for (std::size_t i = 0; i < max_bytes; ++i)
       slice[i] = byte_at(offset + i);
-    done(std::move(slice));
+    done(shared_bytes::of(std::move(slice)));
   }
 
   std::atomic<std::size_t> asked_bytes_max = 0;

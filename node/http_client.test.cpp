@@ -51,8 +51,8 @@ public:
         std::min<std::uint64_t>({offset + max_bytes, bytes_.size(), fail_from.load()});
     if (offset >= end)
       return done(std::string("the source failed"));
-    done(core::byte_buffer(bytes_.begin() + static_cast<std::ptrdiff_t>(offset),
-                           bytes_.begin() + static_cast<std::ptrdiff_t>(end)));
+    done(shared_bytes::of(core::byte_buffer(bytes_.begin() + static_cast<std::ptrdiff_t>(offset),
+                                            bytes_.begin() + static_cast<std::ptrdiff_t>(end))));
   }
 
   static core::content_id content_id() {

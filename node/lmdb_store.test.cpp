@@ -29,6 +29,7 @@
 #include "actors/core/error.hpp"
 #include "actors/storage/memory_store.hpp"
 #include "actors/storage/storage_actor.hpp"
+#include "tests/support/temporary_folder.hpp"
 
 using namespace stakecast;
 using node::lmdb_options;
@@ -38,18 +39,8 @@ using batch = world::store::write_batch;
 namespace {
 
 /// A fresh directory, removed with everything in it at the end of the test.
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    static int made = 0;
-    path = std::filesystem::temp_directory_path() /
-           fmt::format("stakecast-lmdb-test-{}-{}", ::getpid(), made++);
-    std::filesystem::remove_all(path);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
+struct temp_dir : test::temporary_folder {
+  temp_dir() : temporary_folder("lmdb-test") {}
 };
 
 std::unique_ptr<lmdb_store> open_store(const std::filesystem::path& path,

@@ -24,6 +24,7 @@
 #include "actors/storage/storage_actor.hpp"
 #include "actors/validator/validator.hpp"
 #include "node/chain_client.hpp"
+#include "node/content_saver.hpp"
 #include "node/content_service.hpp"
 #include "node/gateway.hpp"
 #include "node/lmdb_store.hpp"
@@ -196,6 +197,7 @@ struct node_runtime::parts {
   storage::storage_actor storage;
   peer::masternode_actor masternode;
   std::shared_ptr<content_service> contents;
+  std::unique_ptr<content_saver> saver;
   std::shared_ptr<const core::key_pair> shared_key;
   std::string api_token;
   std::unique_ptr<gateway> http;
@@ -329,6 +331,8 @@ void node_runtime::parts::spawn_content_actors(const std::vector<core::node_id>&
   settings.uplink_bps = config.uplink_bps;
   contents = std::make_shared<content_service>(*system, context(), settings, storage, masternode, client);
   routes.bind_sessions(contents.get());
+  saver = std::make_unique<content_saver>(
+      [contents = contents](const core::content_id& id) { return contents->manifest_of(id); }, contents);
   if (config.masternode) {
     // An assigned content is fetched from the node's peers that are not validators:
     // the publisher and the other masternodes are among them on a devnet.
@@ -445,12 +449,26 @@ api_response node_runtime::parts::answer(const api_request& request) {
   return error_response(404, fmt::format("no API at {} {}", request.method, path));
 }
 
-/// POST /api/content (a manifest), POST /api/content/<id>/segment/<n> (its bytes) and
-/// POST /api/content/<id>/publish need the node's api token; GET /api/content/<id> not.
+/// The whole of `digits` as a decimal number.
+template <class T>
+std::optional<T> decimal(std::string_view digits) {
+  T value{};
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (error != std::errc{} || end != digits.data() + digits.size())
+    return std::nullopt;
+  return value;
+}
+
+/// POST /api/content (a manifest), POST /api/content/<id>/segment/<n> (its bytes),
+/// POST /api/content/<id>/publish and the saves (content_saver.hpp) need the node's api
+/// token; GET /api/content/<id> not.
 api_response node_runtime::parts::content_api(std::string_view path, const api_request& request) {
   const bool get = request.method == "GET";
-  if (!get && request.authorization != "Bearer " + api_token)
-    return error_response(401, fmt::format("publishing needs the token in {}", home.api_token_file().string()));
+  constexpr std::string_view save = "/save";
+  const bool saving = path.find(save) != std::string_view::npos;
+  if ((!get || saving) && request.authorization != "Bearer " + api_token)
+    return error_response(401, fmt::format("{} needs the token in {}", saving ? "saving" : "publishing",
+                                           home.api_token_file().string()));
   if (path == "/api/content" && !get)
     return contents->put_manifest(request.body);
   constexpr std::string_view prefix = "/api/content/";
@@ -465,20 +483,27 @@ api_response node_runtime::parts::content_api(std::string_view path, const api_r
     return contents->info(*id);
   if (path == "/publish" && !get)
     return contents->finish_publish(*id);
+  if (path == save && !get)
+    return saver->start(*id, request.body);
+  if (path.starts_with(save) && path.size() > save.size() && path[save.size()] == '/' && get) {
+    const auto number = decimal<std::uint64_t>(path.substr(save.size() + 1));
+    if (!number)
+      return error_response(400, "a save is a decimal number");
+    return saver->status(*id, *number);
+  }
   constexpr std::string_view segment = "/segment/";
   if (path.starts_with(segment) && !get) {
-    std::uint32_t index = 0;
-    const auto digits = path.substr(segment.size());
-    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
-    if (error != std::errc{} || end != digits.data() + digits.size())
+    const auto index = decimal<std::uint32_t>(path.substr(segment.size()));
+    if (!index)
       return error_response(400, "a segment index is a decimal number");
-    return contents->put_segment(*id, index, request.body);
+    return contents->put_segment(*id, *index, request.body);
   }
   return error_response(404, fmt::format("no API at {} {}", request.method, request.target));
 }
 
 void node_runtime::parts::stop() {
   http.reset();
+  saver.reset();
   if (contents)
     contents->stop();
   if (remote)

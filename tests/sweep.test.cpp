@@ -25,6 +25,7 @@
 #include <catch2/catch.hpp>
 
 #include "sim/sweep/child_process.hpp"
+#include "tests/support/temporary_folder.hpp"
 
 namespace fs = std::filesystem;
 using stakecast::sim::sweep::child_exit;
@@ -35,19 +36,8 @@ namespace {
 
 constexpr auto process_timeout = std::chrono::seconds(120);
 
-struct temp_folder {
-  fs::path path;
-  temp_folder() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("stakecast-sweep-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_folder() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
+struct temp_folder : stakecast::test::temporary_folder {
+  temp_folder() : temporary_folder("sweep-test", made::yes) {}
 };
 
 std::string source(const std::string& relative) {

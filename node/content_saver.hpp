@@ -1,0 +1,76 @@
+// Saving a content to a file on the node's machine: what `stakecast get ID -o FILE`
+// asks of its node, so that the bytes go from the node's verified segments straight to
+// the file, without a second process, a second copy through a socket or a second hash.
+//
+// API (token only; node/runtime.cpp routes it):
+// - `POST /api/content/<id>/save` with `{"path": "/absolute/path"}` opens (or creates,
+//   mode 0644 under the node's umask) that regular file and starts a save: 202
+//   `{"save": N}`. 400: a path that is not absolute or not a regular file; 403: the node
+//   cannot open it (the caller may stream the content through the gateway instead);
+//   503: `saves_max` saves are running.
+// - `GET /api/content/<id>/save/<N>`: `{"state": "running" | "done" | "failed", "bytes",
+//   "size_bytes", "segments_written", "segments", "resumed_from", "error"}`. Each poll
+//   keeps the save alive: one nobody asked after for `unwatched` is cancelled (its
+//   client went away). 404 for an unknown save.
+//
+// A save runs on its own thread. It first keeps what the file already holds: the whole
+// segments at its start that match the manifest are kept (a `get` run again after an
+// interruption resumes), the rest is cut off. Then it asks the content source for each
+// further segment in order (the store, or a viewing session whose viewer verified every
+// segment against the manifest before handing it over) and writes it at its offset.
+// A read that fails or takes longer than `read_timeout` is asked again, at most
+// `read_retries` times in a row; a failed write (a full disk) fails the save, naming the
+// file. Nothing is synced: like any download, a finished save is in the page cache.
+//
+// Thread-safety: start/status/stop may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "actors/core/manifest.hpp"
+#include "node/gateway.hpp"
+
+namespace stakecast::node {
+
+struct save_settings {
+  std::size_t saves_max = 8;
+  /// Finished saves kept for their status, oldest forgotten first.
+  std::size_t finished_kept = 64;
+  std::chrono::milliseconds unwatched{30'000};
+  std::chrono::milliseconds read_timeout{90'000};
+  int read_retries = 5;
+  /// The pause before a failed read is asked again.
+  std::chrono::milliseconds retry_pause{200};
+};
+
+class content_saver {
+public:
+  /// The content's manifest (it may wait for a viewing session's); null: unknown here
+  /// and on the chain.
+  using manifest_lookup =
+      std::function<std::shared_ptr<const core::manifest>(const core::content_id&)>;
+
+  content_saver(manifest_lookup manifests, std::shared_ptr<content_source> source,
+                save_settings settings = {});
+  /// Stops: cancels every running save and joins its thread.
+  ~content_saver();
+  content_saver(const content_saver&) = delete;
+  content_saver& operator=(const content_saver&) = delete;
+
+  /// `request_body`: the JSON of the POST.
+  api_response start(const core::content_id& content, const std::string& request_body);
+  api_response status(const core::content_id& content, std::uint64_t save);
+  void stop();
+
+  struct job; // defined in content_saver.cpp
+
+private:
+  struct state;
+  std::shared_ptr<state> state_;
+};
+
+} // namespace stakecast::node
