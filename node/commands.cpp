@@ -34,7 +34,7 @@ constexpr auto content_timeout = 90s;
 /// slower per byte than 16 KiB ones (docs/benchmarks.md, "Transfer").
 constexpr std::size_t file_write_bytes = 16 << 10;
 /// How often `get` asks after a save the node runs for it.
-constexpr auto save_poll = 50ms;
+constexpr auto save_poll = 20ms;
 /// A save whose bytes have not moved for this long is given up: the node asks each
 /// segment again for at most about this long.
 constexpr auto save_stall_max = 600s;
