@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <random>
+#include <set>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -25,17 +27,38 @@ using namespace std::chrono_literals;
 constexpr auto poll_interval = 200ms;
 constexpr std::size_t pid_file_bytes_max = 32;
 
-/// A port the OS considers free on loopback right now.
-result<std::uint16_t> free_port() {
-  try {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor acceptor(
-        io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return result<std::uint16_t>::success(acceptor.local_endpoint().port());
-  } catch (const boost::system::system_error& error) {
-    return result<std::uint16_t>::failure(fmt::format("no free port on 127.0.0.1: {}",
-                                                      error.code().message()));
+/// The lowest port the OS hands out for outgoing connections (ip_local_port_range).
+std::uint16_t ephemeral_ports_start() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  unsigned low = 0;
+  if (range >> low && low > 2048 && low <= 65535)
+    return static_cast<std::uint16_t>(low);
+  return 32768;
+}
+
+/// A port free on loopback now that no other devnet port took (`taken`), below the
+/// ephemeral range: the nodes' outgoing connections take their local ports from that
+/// range, and one of them once took a node's listening port before that node started.
+result<std::uint16_t> free_port(std::set<std::uint16_t>& taken) {
+  const std::uint16_t end = ephemeral_ports_start();
+  const std::uint16_t begin = static_cast<std::uint16_t>(std::max(1024, end - 16384));
+  std::random_device entropy;
+  std::uniform_int_distribution<unsigned> pick(begin, end - 1u);
+  boost::asio::io_context io;
+  for (int attempt = 0; attempt < 256; ++attempt) {
+    const auto port = static_cast<std::uint16_t>(pick(entropy));
+    if (taken.contains(port))
+      continue;
+    boost::system::error_code error;
+    boost::asio::ip::tcp::acceptor acceptor(io);
+    const boost::asio::ip::tcp::endpoint where{boost::asio::ip::make_address("127.0.0.1"), port};
+    if (acceptor.open(where.protocol(), error) || acceptor.bind(where, error))
+      continue;
+    taken.insert(port);
+    return result<std::uint16_t>::success(port);
   }
+  return result<std::uint16_t>::failure(
+      fmt::format("no free port on 127.0.0.1 between {} and {} after 256 tries", begin, end - 1));
 }
 
 fs::path home_of(const fs::path& dir, std::uint32_t index) {
@@ -85,6 +108,7 @@ std::string make_devnet(const devnet_options& options) {
   std::vector<core::hash256> seeds;
   std::vector<node_config> configs(count);
   std::vector<core::node_id> ids;
+  std::set<std::uint16_t> ports;
   for (std::uint32_t i = 0; i < count; ++i) {
     auto seed = fresh_seed();
     if (!seed)
@@ -94,8 +118,8 @@ std::string make_devnet(const devnet_options& options) {
       return "OpenSSL refused a new key";
     seeds.push_back(*seed.value);
     ids.push_back(key->public_key());
-    auto listen = free_port();
-    auto gateway = free_port();
+    auto listen = free_port(ports);
+    auto gateway = free_port(ports);
     if (!listen || !gateway)
       return listen ? gateway.error : listen.error;
     auto& config = configs[i];
