@@ -118,6 +118,13 @@ nlohmann::json finished(content_saver& saver, const core::content_id& id, std::u
   }
 }
 
+/// Starts a save into `target` and waits for its end.
+nlohmann::json saved(content_saver& saver, const core::content_id& id, const std::filesystem::path& target) {
+  const auto started = saver.start(id, body_for(target));
+  REQUIRE(started.status == 202);
+  return finished(saver, id, started.body["save"].get<std::uint64_t>());
+}
+
 } // namespace
 
 TEST_CASE("a save writes the content byte for byte", "[node][saver]") {
@@ -125,9 +132,7 @@ TEST_CASE("a save writes the content byte for byte", "[node][saver]") {
   REQUIRE(f.source->manifest->segments.size() == 8);
   auto saver = f.saver();
   const auto target = f.folder.path / "copy.bin";
-  const auto started = saver->start(f.source->id, body_for(target));
-  REQUIRE(started.status == 202);
-  const auto done = finished(*saver, f.source->id, started.body["save"].get<std::uint64_t>());
+  const auto done = saved(*saver, f.source->id, target);
   CHECK(done["state"] == "done");
   CHECK(done["bytes"] == sample_bytes);
   CHECK(done["segments_written"] == 8);
@@ -146,9 +151,7 @@ TEST_CASE("a save keeps the whole segments a file already holds and rewrites the
   partial[third.offset_bytes + 10] ^= 0x55;
   partial += "trailing junk";
   write_all(target, partial);
-  const auto started = saver->start(f.source->id, body_for(target));
-  REQUIRE(started.status == 202);
-  const auto done = finished(*saver, f.source->id, started.body["save"].get<std::uint64_t>());
+  const auto done = saved(*saver, f.source->id, target);
   CHECK(done["state"] == "done");
   CHECK(done["resumed_from"] == 3);
   CHECK(read_all(target) == f.source->bytes);
@@ -177,17 +180,13 @@ TEST_CASE("a save whose source keeps failing fails and names the segment", "[nod
   f.source->fail_from = f.source->manifest->segments[5].offset_bytes;
   auto saver = f.saver();
   const auto target = f.folder.path / "broken.bin";
-  const auto started = saver->start(f.source->id, body_for(target));
-  REQUIRE(started.status == 202);
-  const auto done = finished(*saver, f.source->id, started.body["save"].get<std::uint64_t>());
+  const auto done = saved(*saver, f.source->id, target);
   CHECK(done["state"] == "failed");
   CHECK_THAT(done["error"].get<std::string>(), Contains("segment 5") && Contains("no such bytes"));
   CHECK(done["segments_written"] == 5);
   // What was written stays: the next save keeps it.
   f.source->fail_from = ~std::uint64_t{0};
-  const auto again = saver->start(f.source->id, body_for(target));
-  REQUIRE(again.status == 202);
-  const auto redone = finished(*saver, f.source->id, again.body["save"].get<std::uint64_t>());
+  const auto redone = saved(*saver, f.source->id, target);
   CHECK(redone["resumed_from"] == 5);
   CHECK(read_all(target) == f.source->bytes);
 }

@@ -100,45 +100,45 @@ struct tls_stream::state : std::enable_shared_from_this<state> {
         return fail(ssl_failure(code));
       }
     }
-    if (!handshake && writing.active()) {
-      while (writing.done < writing.size) {
-        std::size_t moved = 0;
-        ERR_clear_error();
-        if (SSL_write_ex(ssl, writing.from + writing.done, writing.size - writing.done, &moved) == 1) {
-          writing.done += moved;
-          continue;
-        }
-        const int code = SSL_get_error(ssl, 0);
-        if (code == SSL_ERROR_WANT_READ)
-          wants_bytes = true;
-        else if (code != SSL_ERROR_WANT_WRITE)
-          return fail(ssl_failure(code));
-        break;
-      }
-      if (writing.done == writing.size)
-        complete(writing, {});
-    }
-    if (!handshake && reading.active()) {
-      while (reading.done < reading.size) {
-        std::size_t moved = 0;
-        ERR_clear_error();
-        if (SSL_read_ex(ssl, reading.into + reading.done, reading.size - reading.done, &moved) == 1) {
-          reading.done += moved;
-          continue;
-        }
-        const int code = SSL_get_error(ssl, 0);
-        if (code == SSL_ERROR_WANT_READ)
-          wants_bytes = true;
-        else if (code != SSL_ERROR_WANT_WRITE)
-          return fail(ssl_failure(code));
-        break;
-      }
-      if (reading.done == reading.size)
-        complete(reading, {});
-    }
+    const auto write = [this](transfer& t, std::size_t& moved) {
+      return SSL_write_ex(ssl, t.from + t.done, t.size - t.done, &moved);
+    };
+    const auto read = [this](transfer& t, std::size_t& moved) {
+      return SSL_read_ex(ssl, t.into + t.done, t.size - t.done, &moved);
+    };
+    if (!handshake && writing.active() && !advance(writing, write, wants_bytes))
+      return;
+    if (!handshake && reading.active() && !advance(reading, read, wants_bytes))
+      return;
     flush();
     if (wants_bytes)
       fill();
+  }
+
+  /// Moves `t`'s bytes through OpenSSL with `step` (SSL_read_ex or SSL_write_ex) until
+  /// all are moved (completing it) or OpenSSL waits for the socket; false when OpenSSL
+  /// failed, which failed the stream.
+  template <class Step>
+  bool advance(transfer& t, Step step, bool& wants_bytes) {
+    while (t.done < t.size) {
+      std::size_t moved = 0;
+      ERR_clear_error();
+      if (step(t, moved) == 1) {
+        t.done += moved;
+        continue;
+      }
+      const int code = SSL_get_error(ssl, 0);
+      if (code == SSL_ERROR_WANT_READ) {
+        wants_bytes = true;
+      } else if (code != SSL_ERROR_WANT_WRITE) {
+        fail(ssl_failure(code));
+        return false;
+      }
+      break;
+    }
+    if (t.done == t.size)
+      complete(t, {});
+    return true;
   }
 
   /// Sends what OpenSSL wrote into the pair, from the pair's memory.
