@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include <caf/event_based_actor.hpp>
@@ -28,6 +29,9 @@ constexpr std::size_t manifests_cached_max = 1024;
 /// a reader faster than that (`stakecast get`, a browser filling its buffer) brings it
 /// along; nearer segments are urgent for the playback already.
 constexpr std::uint32_t seek_ahead_segments = 2;
+/// How often sessions are looked at for being unread (at most: twice per
+/// session_idle).
+constexpr std::chrono::seconds reap_interval{10};
 
 api_response error_response(unsigned status, std::string message) {
   return {status, {{"error", std::move(message)}}};
@@ -236,6 +240,33 @@ struct content_service::state {
   std::set<core::content_id> hosted; // placed on this masternode: never a session
   std::uint64_t next_nonce = 0;
   bool stopped = false;
+  std::condition_variable reaper_wake;
+  std::thread reaper; // ends the sessions nobody reads
+
+  /// Ends a session from outside: its viewer leaves the swarm, its reads fail.
+  static void end(const std::shared_ptr<session>& s, const std::string& why) {
+    if (auto actor = s->actor())
+      caf::anon_send(caf::actor_cast<peer::viewer_actor>(actor), peer::session_end_atom::value);
+    s->fail(why);
+  }
+
+  /// Every reap_interval until stopped: ends the sessions unread for session_idle
+  /// (a player closed, a client gone).
+  void reap() {
+    std::unique_lock lock(mutex);
+    while (!stopped) {
+      reaper_wake.wait_for(lock, std::min<std::chrono::milliseconds>(reap_interval, settings.session_idle / 2));
+      const auto cutoff = std::chrono::steady_clock::now() - settings.session_idle;
+      std::vector<std::shared_ptr<session>> idle;
+      for (const auto& [id, s] : sessions)
+        if (s->idle_since(cutoff))
+          idle.push_back(s);
+      lock.unlock();
+      for (auto& s : idle)
+        end(s, "nobody read it for a while");
+      lock.lock();
+    }
+  }
 
   state(caf::actor_system& sys, world::node_context ctx, content_settings s,
         storage::storage_actor st, peer::masternode_actor mn, chain_client_actor cl)
@@ -302,7 +333,9 @@ content_service::content_service(caf::actor_system& system, world::node_context 
                                  content_settings settings, storage::storage_actor storage,
                                  peer::masternode_actor masternode, chain_client_actor client)
     : state_(std::make_shared<state>(system, context, std::move(settings), std::move(storage),
-                                     std::move(masternode), std::move(client))) {}
+                                     std::move(masternode), std::move(client))) {
+  state_->reaper = std::thread([st = state_.get()] { st->reap(); });
+}
 
 content_service::~content_service() {
   stop();
@@ -315,6 +348,9 @@ void content_service::stop() {
     state_->stopped = true;
     ending.swap(state_->sessions);
   }
+  state_->reaper_wake.notify_all();
+  if (state_->reaper.joinable())
+    state_->reaper.join();
   for (auto& [id, s] : ending) {
     if (auto actor = s->actor())
       caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
@@ -337,11 +373,8 @@ void content_service::set_hosted(const std::vector<core::content_id>& contents) 
       if (const auto found = state_->sessions.find(content); found != state_->sessions.end())
         ending.push_back(found->second);
   }
-  for (auto& s : ending) {
-    if (auto actor = s->actor())
-      caf::anon_send(caf::actor_cast<peer::viewer_actor>(actor), peer::session_end_atom::value);
-    s->fail("this masternode hosts it now");
-  }
+  for (auto& s : ending)
+    state::end(s, "this masternode hosts it now");
 }
 
 std::shared_ptr<const core::manifest>
@@ -367,14 +400,9 @@ content_service::stored_manifest(const core::content_id& content) const {
 
 std::shared_ptr<content_service::session> content_service::open_session(const core::content_id& content,
                                                                         std::uint32_t start) {
-  const auto now = std::chrono::steady_clock::now();
-  std::vector<std::shared_ptr<session>> idle;
   std::shared_ptr<session> s;
   {
     std::lock_guard lock(state_->mutex);
-    for (const auto& [id, other] : state_->sessions)
-      if (id != content && other->idle_since(now - state_->settings.session_idle))
-        idle.push_back(other);
     if (const auto found = state_->sessions.find(content); found != state_->sessions.end())
       s = found->second;
     else if (!state_->stopped && !state_->hosted.contains(content)) {
@@ -396,11 +424,6 @@ std::shared_ptr<content_service::session> content_service::open_session(const co
                   });
       });
     }
-  }
-  for (auto& other : idle) {
-    if (auto actor = other->actor())
-      caf::anon_send(caf::actor_cast<peer::viewer_actor>(actor), peer::session_end_atom::value);
-    other->fail("nobody read it for a while");
   }
   return s;
 }

@@ -17,8 +17,9 @@
 // covers `deposit`) and a `segment_sink` that keeps the verified segments (at most
 // `session_bytes_max` of them, the ones furthest behind the last read dropped first).
 // A read waits for its segment; a read far from the session's position seeks it there.
-// A session that ends (its playback finished, its time was up, the node stops) fails
-// its waiting reads; the next read opens a new one from where it asks.
+// A session that ends (its playback finished, its time was up, nobody read it for
+// `session_idle`, the node stops) fails its waiting reads; the next read opens a new
+// one from where it asks.
 //
 // Routing: the session of a content receives the viewer messages about that content
 // (`session_for`); everything else goes to the node's other actors. A content the chain
@@ -72,7 +73,8 @@ struct content_settings {
   /// How long `describe` waits for a new session's manifest (it holds the gateway's
   /// thread meanwhile).
   std::chrono::milliseconds manifest_wait{15'000};
-  /// A session unread for this long is ended.
+  /// A session unread for this long is ended (looked at every 10 s, or twice per
+  /// session_idle when that is shorter).
   std::chrono::seconds session_idle{120};
 };
 
