@@ -68,13 +68,15 @@ bool open_within(content_service& service, const core::content_id& content, bool
 } // namespace
 
 TEST_CASE("a viewing session nobody reads is ended and a read one is kept", "[node][content]") {
+  // What the actors use is made before the actor system, so it outlives them (the
+  // system's destructor waits for every actor); they run on several threads.
+  storage::memory_store store;
+  test::locked_transport transport;
+  test::locked_metrics metrics;
   caf::actor_system_config config;
   config.set("logger.file-verbosity", caf::atom("quiet"));
   config.set("logger.console-verbosity", caf::atom("quiet"));
   caf::actor_system system{config};
-  storage::memory_store store;
-  test::recording_transport transport;
-  test::counting_metrics metrics;
   world::node_context context;
   context.id = tagged(1);
   context.storage = &store;
