@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/storage/memory_store.hpp"
+#include "tests/support/ids.hpp"
 #include "tests/support/world_fakes.hpp"
 
 using namespace stakecast;
@@ -21,13 +22,6 @@ using namespace stakecast::node;
 using namespace std::chrono_literals;
 
 namespace {
-
-core::node_id tagged(std::uint8_t tag) {
-  core::node_id out;
-  out.bytes[0] = tag;
-  out.bytes[1] = 0x5e;
-  return out;
-}
 
 /// Answers every account query with the same chain_answer.
 chain_client_actor::behavior_type answering_chain(chain_client_actor::pointer, wire::chain_answer answer) {
@@ -78,7 +72,7 @@ TEST_CASE("a viewing session nobody reads is ended and a read one is kept", "[no
   config.set("logger.console-verbosity", caf::atom("quiet"));
   caf::actor_system system{config};
   world::node_context context;
-  context.id = tagged(1);
+  context.id = test::node(1);
   context.storage = &store;
   context.network = &transport;
   context.telemetry = &metrics;
@@ -89,7 +83,7 @@ TEST_CASE("a viewing session nobody reads is ended and a read one is kept", "[no
   left_one.bytes[0] = 0xa2;
   wire::chain_answer answer;
   for (const auto& content : {read_one, left_one})
-    answer.placements.push_back({content, true, tagged(2), {tagged(3)}});
+    answer.placements.push_back({content, true, test::node(2), {test::node(3)}});
 
   content_settings settings;
   settings.key = std::make_shared<const core::key_pair>(std::move(*core::key_pair::from_seed(core::hash256{})));
