@@ -17,6 +17,7 @@
 #include "actors/config/units.hpp"
 #include "actors/core/manifest.hpp"
 #include "node/devnet.hpp"
+#include "node/content_saver.hpp"
 #include "node/publication.hpp"
 #include "node/http_client.hpp"
 #include "node/runtime.hpp"
@@ -29,10 +30,6 @@ using namespace std::chrono_literals;
 constexpr auto api_timeout = 30s;
 /// A segment through the gateway: the swarm may still be fetching it.
 constexpr auto content_timeout = 90s;
-/// `get` streaming through the gateway hands a verified segment to the file in writes
-/// of this size: the kernel copies a 1 MiB write into fresh page cache several times
-/// slower per byte than 16 KiB ones (docs/benchmarks.md, "Transfer").
-constexpr std::size_t file_write_bytes = 16 << 10;
 /// How often `get` asks after a save the node runs for it.
 constexpr auto save_poll = 20ms;
 /// A save whose bytes have not moved for this long is given up: the node asks each

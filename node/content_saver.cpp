@@ -23,10 +23,6 @@ namespace stakecast::node {
 
 namespace {
 
-/// A segment goes to the file in writes of this size: the kernel copies a 1 MiB write
-/// into fresh page cache several times slower per byte than 16 KiB ones
-/// (docs/benchmarks.md, "Transfer").
-constexpr std::size_t write_bytes = 16 << 10;
 /// How often a waiting save looks whether it was cancelled.
 constexpr std::chrono::milliseconds cancel_check{100};
 
@@ -191,7 +187,7 @@ struct content_saver::state {
   /// "" or why the write failed.
   static std::string write_at(const job& j, core::byte_span bytes, std::uint64_t offset) {
     for (std::size_t at = 0; at < bytes.size();) {
-      const auto n = ::pwrite(j.fd, bytes.data() + at, std::min(write_bytes, bytes.size() - at),
+      const auto n = ::pwrite(j.fd, bytes.data() + at, std::min(file_write_bytes, bytes.size() - at),
                               static_cast<off_t>(offset + at));
       if (n < 0 && errno == EINTR)
         continue;

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -35,6 +36,11 @@
 #include "node/gateway.hpp"
 
 namespace stakecast::node {
+
+/// A file is written in pieces of this size: the kernel copies a 1 MiB write into
+/// fresh page cache several times slower per byte than 16 KiB ones
+/// (docs/benchmarks.md, "Transfer").
+inline constexpr std::size_t file_write_bytes = 16 << 10;
 
 struct save_settings {
   std::size_t saves_max = 8;

@@ -527,9 +527,7 @@ api_response content_service::info(const core::content_id& content) {
     for (std::uint32_t i = 0; i < manifest->segments.size(); ++i)
       held += state_->context.storage->get(storage::segment_key(content, i)) ? 1 : 0;
   } else {
-    auto s = open_session(content, 0);
-    if (s)
-      manifest = s->wait_manifest(state_->settings.manifest_wait);
+    manifest = manifest_of(content);
   }
   if (!manifest)
     return error_response(404, "no content " + content.to_hex() + " here or on the chain");

@@ -485,8 +485,9 @@ api_response node_runtime::parts::content_api(std::string_view path, const api_r
     return contents->finish_publish(*id);
   if (path == save && !get)
     return saver->start(*id, request.body);
-  if (path.starts_with(save) && path.size() > save.size() && path[save.size()] == '/' && get) {
-    const auto number = decimal<std::uint64_t>(path.substr(save.size() + 1));
+  constexpr std::string_view save_status = "/save/";
+  if (path.starts_with(save_status) && get) {
+    const auto number = decimal<std::uint64_t>(path.substr(save_status.size()));
     if (!number)
       return error_response(400, "a save is a decimal number");
     return saver->status(*id, *number);

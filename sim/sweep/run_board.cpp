@@ -30,34 +30,29 @@ bool run_board::finish(std::size_t run, run_outcome outcome) {
   return true;
 }
 
-std::size_t run_board::release_holder(const std::string& holder) {
-  std::lock_guard lock(mutex_);
-  std::size_t released = 0;
+template <class Predicate>
+std::size_t run_board::requeue_if(Predicate matches) {
+  std::size_t requeued = 0;
   for (auto it = held_.begin(); it != held_.end();) {
-    if (it->second.holder == holder) {
+    if (matches(it->second)) {
       queue_.push_front(it->first);
       it = held_.erase(it);
-      ++released;
+      ++requeued;
     } else {
       ++it;
     }
   }
-  return released;
+  return requeued;
+}
+
+std::size_t run_board::release_holder(const std::string& holder) {
+  std::lock_guard lock(mutex_);
+  return requeue_if([&](const lease_entry& lease) { return lease.holder == holder; });
 }
 
 std::size_t run_board::expire(clock::time_point now) {
   std::lock_guard lock(mutex_);
-  std::size_t expired = 0;
-  for (auto it = held_.begin(); it != held_.end();) {
-    if (it->second.deadline <= now) {
-      queue_.push_front(it->first);
-      it = held_.erase(it);
-      ++expired;
-    } else {
-      ++it;
-    }
-  }
-  return expired;
+  return requeue_if([&](const lease_entry& lease) { return lease.deadline <= now; });
 }
 
 std::vector<std::pair<std::size_t, run_outcome>> run_board::drain() {

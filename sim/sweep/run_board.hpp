@@ -58,6 +58,11 @@ private:
     clock::time_point deadline;
   };
 
+  /// Puts back every held run whose lease `matches`. Returns how many. REQUIRES: mutex_
+  /// held.
+  template <class Predicate>
+  std::size_t requeue_if(Predicate matches);
+
   mutable std::mutex mutex_;
   clock::duration lease_;
   std::deque<std::size_t> queue_;
