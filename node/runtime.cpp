@@ -242,6 +242,14 @@ std::string node_runtime::parts::start_world() {
   if (!opened)
     return core::describe(opened.error());
   store = std::move(*opened);
+  // A validator that cannot read what it signed last could sign a vote that conflicts
+  // with it: it does not start until an operator has looked.
+  if (auto signed_last = validator::load_sign_state(*store); config.validator && !signed_last)
+    return fmt::format("{}: {}: the validator does not know what it signed last, and could "
+                       "sign a vote that conflicts with it and be slashed; start it on a fresh "
+                       "data folder only once the chain has committed past the heights it was "
+                       "voting on",
+                       home.data_dir().string(), core::describe(signed_last.error()));
   metrics = std::make_unique<prometheus_metrics>();
   auto random = fresh_seed();
   if (!random)

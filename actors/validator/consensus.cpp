@@ -4,6 +4,8 @@
 #include <cassert>
 #include <utility>
 
+#include "actors/core/sha256.hpp"
+
 namespace stakecast::validator {
 
 namespace {
@@ -39,10 +41,12 @@ std::int64_t consensus_config::timeout_ms(consensus_step step, std::uint32_t rou
 }
 
 consensus::consensus(consensus_config config, const core::hash256& chain, core::key_pair key,
-                     const core::verifier& signatures)
+                     const core::verifier& signatures, sign_journal* journal,
+                     sign_state last_signed)
     : config_(config), chain_(chain), key_(std::move(key)), id_(key_.public_key()),
-      signatures_(&signatures) {
+      signatures_(&signatures), journal_(journal), signed_(last_signed) {
   assert(config_.is_valid());
+  assert(is_well_formed(signed_));
 }
 
 // ---- inputs ----
@@ -65,7 +69,10 @@ std::vector<action> consensus::start_height(std::uint64_t height, validator_set 
   pending_commit_.reset();
 
   actions out;
-  start_round(0, out);
+  if (signed_.height == height_)
+    resume_signed_height(out);
+  else
+    start_round(0, out);
   auto buffered = std::exchange(next_height_votes_, {});
   for (const auto& v : buffered) {
     if (v.height != height_ || decided_) {
@@ -386,7 +393,8 @@ void consensus::start_round(std::uint32_t round, actions& out) {
     return;
   }
   if (valid_round_ >= 0) {
-    send_proposal(valid_block_, valid_round_, out);
+    if (!send_proposal(valid_block_, valid_round_, out))
+      schedule(consensus_step::propose, out); // not signed: wait as for another's
     return;
   }
   state.block_requested = true;
@@ -394,18 +402,41 @@ void consensus::start_round(std::uint32_t round, actions& out) {
   schedule(consensus_step::propose, out);
 }
 
-void consensus::send_proposal(const core::hash256& block, std::int64_t pol_round, actions& out) {
+// The engine restarted in a height it had signed in: the lock comes back from the
+// record (the valid value with it: the lock is the latest polka this validator acted
+// on), and the round of the last signature starts with that vote counted and sent
+// again. The proposal and votes of earlier steps of that round are not known any more;
+// may_sign refuses them, so the engine stays silent where it cannot be sure.
+void consensus::resume_signed_height(actions& out) {
+  assert(signed_.height == height_);
+  locked_round_ = signed_.locked_round;
+  locked_block_ = signed_.locked_block;
+  valid_round_ = locked_round_;
+  valid_block_ = locked_block_;
+  start_round(signed_.round, out);
+  const auto step = signed_.step_enum();
+  if (step == consensus_step::propose)
+    return;
+  cast_vote(step == consensus_step::prevote ? prevote_kind : precommit_kind, signed_.block, out);
+  step_ = step;
+}
+
+bool consensus::send_proposal(const core::hash256& block, std::int64_t pol_round, actions& out) {
   proposal p;
   p.chain = chain_;
   p.height = height_;
   p.round = round_;
   p.block = block;
   p.pol_round = pol_round;
+  p.proposer = id_;
+  if (!may_sign(consensus_step::propose, block, signing_bytes(p)))
+    return false;
   sign(p, key_);
   auto& state = current_round();
   state.proposals.push_back({p, true});
   note_sender(state, *self_index_);
   out.emplace_back(broadcast_proposal{std::move(p)});
+  return true;
 }
 
 void consensus::schedule(consensus_step step, actions& out) {
@@ -488,9 +519,36 @@ void consensus::cast_vote(rules::vote_kind kind, const core::hash256& block, act
   v.round = round_;
   v.kind = static_cast<std::uint8_t>(kind);
   v.block = block;
+  v.validator = id_;
+  const auto step = kind == prevote_kind ? consensus_step::prevote : consensus_step::precommit;
+  if (!may_sign(step, block, rules::signing_bytes(v)))
+    return;
   rules::sign(v, key_);
   record_vote(current_round(), *self_index_, v);
   out.emplace_back(broadcast_vote{std::move(v)});
+}
+
+bool consensus::may_sign(consensus_step step, const core::hash256& block,
+                         core::byte_span signed_bytes) {
+  const auto digest = core::sha256(signed_bytes);
+  switch (judge(signed_, height_, round_, step, digest)) {
+    case sign_verdict::repeat:
+      return true;
+    case sign_verdict::refuse:
+      ++refused_signatures_;
+      return false;
+    case sign_verdict::sign:
+      break;
+  }
+  const sign_state next{height_,       round_,       static_cast<std::uint8_t>(step), block, digest,
+                        locked_round_, locked_block_};
+  assert(is_well_formed(next));
+  if (journal_ != nullptr && !journal_->save(next)) {
+    ++unsaved_signatures_;
+    return false;
+  }
+  signed_ = next;
+  return true;
 }
 
 std::uint64_t consensus::power_for(const vote_table& votes, const core::hash256& block) noexcept {

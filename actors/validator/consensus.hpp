@@ -50,6 +50,15 @@
 // for X can never form at the others, who counted its vote for Y
 // (consensus_network.test.cpp found this; Tendermint solves it with VoteSetMaj23).
 //
+// Signing. The engine signs nothing that conflicts with what it signed before, in this
+// process or before a restart: before each proposal and vote it asks `judge`
+// (sign_state.hpp) and saves the new record through its `sign_journal`, and it signs
+// only once the record is saved. A refused or unsaved signature is a message not sent,
+// as if the network had lost it (counted, `refused_signatures`, `unsaved_signatures`).
+// Started at the height of its last signature (a restart), the engine takes back that
+// height's lock, begins in the round of the last signature, and counts and re-sends
+// that vote, so it goes on where it stopped instead of voting again in round 0.
+//
 // Assumption (Tendermint's): messages between honest validators are eventually
 // delivered; the actor's gossip re-sends the votes of the current height to peers that
 // lack them. Without it a validator may wait forever in the prevote step.
@@ -75,11 +84,10 @@
 #include "actors/core/verifier.hpp"
 #include "actors/validator/proposal.hpp"
 #include "actors/validator/rules/vote.hpp"
+#include "actors/validator/sign_state.hpp"
 #include "actors/validator/validator_set.hpp"
 
 namespace stakecast::validator {
-
-enum class consensus_step : std::uint8_t { propose = 1, prevote, precommit };
 
 /// Every setting of the engine with its default, in one place. Timeouts grow
 /// linearly with the round (base + round * delta) so that, after the network settles,
@@ -222,10 +230,13 @@ public:
 
   /// The engine of the validator holding `key` on chain `chain`, checking signatures
   /// with `signatures`. A key not in some height's set follows that height (counts
-  /// votes, commits) without proposing or voting.
-  /// REQUIRES: config.is_valid(); `signatures` outlives the engine.
+  /// votes, commits) without proposing or voting. `last_signed` is what the journal
+  /// kept of an earlier run; `journal` null keeps the sign state in memory only (tests).
+  /// REQUIRES: config.is_valid(); is_well_formed(last_signed); `signatures` and
+  /// `journal` outlive the engine.
   consensus(consensus_config config, const core::hash256& chain, core::key_pair key,
-            const core::verifier& signatures);
+            const core::verifier& signatures, sign_journal* journal = nullptr,
+            sign_state last_signed = {});
 
   /// Begins `height` with `set` at round 0, then uses the votes buffered for it.
   /// REQUIRES: the first call, or height > height(); now_ms not before earlier times.
@@ -270,6 +281,8 @@ public:
                            const core::hash256& block) const;
   std::size_t rounds_tracked() const noexcept { return rounds_.size(); }
   std::size_t buffered_votes() const noexcept { return next_height_votes_.size(); }
+  /// The last message this validator signed, as its journal keeps it.
+  const sign_state& last_signed() const noexcept { return signed_; }
 
   // ---- metrics ----
   std::uint64_t dropped(drop_reason reason) const noexcept {
@@ -277,6 +290,10 @@ public:
   }
   /// Rounds in which the proposer was seen proposing two different proposals.
   std::uint64_t conflicting_proposals() const noexcept { return conflicting_proposals_; }
+  /// Messages not signed because they conflicted with an earlier signature.
+  std::uint64_t refused_signatures() const noexcept { return refused_signatures_; }
+  /// Messages not signed because the journal could not save their record.
+  std::uint64_t unsaved_signatures() const noexcept { return unsaved_signatures_; }
 
 private:
   /// The counted votes of one kind in one round. A validator's first vote counts
@@ -325,7 +342,9 @@ private:
   void evict_one_round();
   bool in_window(std::uint32_t round) const noexcept;
   void start_round(std::uint32_t round, actions& out);
-  void send_proposal(const core::hash256& block, std::int64_t pol_round, actions& out);
+  void resume_signed_height(actions& out);
+  /// False when the proposal may not be signed (may_sign).
+  bool send_proposal(const core::hash256& block, std::int64_t pol_round, actions& out);
   void schedule(consensus_step step, actions& out);
 
   // votes
@@ -342,6 +361,10 @@ private:
   void report_equivocation(vote_table& votes, std::size_t index, const rules::vote& second,
                            actions& out);
   void cast_vote(rules::vote_kind kind, const core::hash256& block, actions& out);
+  /// True when the message of `step` in the current height and round, naming `block`
+  /// and signing `signed_bytes`, may be signed: it conflicts with nothing signed
+  /// before, and its record is saved.
+  bool may_sign(consensus_step step, const core::hash256& block, core::byte_span signed_bytes);
   static std::uint64_t power_for(const vote_table& votes, const core::hash256& block) noexcept;
   bool has_polka(std::uint32_t round, const core::hash256& block) const;
 
@@ -362,6 +385,8 @@ private:
   core::key_pair key_;
   core::node_id id_;
   const core::verifier* signatures_;
+  sign_journal* journal_;
+  sign_state signed_;
 
   std::optional<validator_set> set_;
   std::optional<std::size_t> self_index_;
@@ -382,6 +407,8 @@ private:
 
   std::array<std::uint64_t, drop_reason_count> dropped_{};
   std::uint64_t conflicting_proposals_ = 0;
+  std::uint64_t refused_signatures_ = 0;
+  std::uint64_t unsaved_signatures_ = 0;
 };
 
 static_assert(consensus::rounds_tracked_max >= consensus::future_rounds_max + 4,

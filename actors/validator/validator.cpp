@@ -99,6 +99,13 @@ core::key_pair key_from(const core::hash256& seed) {
   return std::move(*made);
 }
 
+// What the engine starts from: the stored record, or one that signs nothing when the
+// stored record is unreadable.
+sign_state initial_sign_state(const world::store& storage) {
+  auto loaded = load_sign_state(storage);
+  return loaded ? *loaded : sign_state::refuse_all();
+}
+
 rules::state initial_state_of(const rules::genesis& genesis) {
   auto made = rules::initial_state(genesis);
   assert(made);
@@ -112,11 +119,34 @@ std::uint64_t ms_of(world::utc_time t) {
 
 } // namespace
 
+caf::expected<sign_state> load_sign_state(const world::store& store) {
+  const auto bytes = store.get(sign_state::store_key);
+  if (!bytes)
+    return sign_state{};
+  auto record = core::decode_record<sign_state>(*bytes, "sign state");
+  if (!record)
+    return record.error();
+  if (!is_well_formed(*record))
+    return wire::make_error(wire::codec_errc::invalid_value,
+                            fmt::format("sign state at height {} round {} has step {} and a "
+                                        "lock in round {}: not a record the validator writes",
+                                        record->height, record->round, record->step,
+                                        record->locked_round));
+  return record;
+}
+
+bool store_sign_journal::save(const sign_state& state) {
+  world::store::write_batch batch;
+  batch.put(std::string(sign_state::store_key), core::encode_record(state));
+  return storage_->write(batch).empty();
+}
+
 validator_node::validator_node(world::node_context context, validator_config config,
                                validator_timers timers)
     : context_(context), config_(std::move(config)), timers_(std::move(timers)),
-      key_(key_from(config_.key_seed)), engine_(config_.engine, rules::chain_id(config_.genesis),
-                                                key_from(config_.key_seed), *config_.signatures),
+      key_(key_from(config_.key_seed)), journal_(*context_.storage),
+      engine_(config_.engine, rules::chain_id(config_.genesis), key_from(config_.key_seed),
+              *config_.signatures, &journal_, initial_sign_state(*context_.storage)),
       state_(initial_state_of(config_.genesis)) {
   assert(context_.network != nullptr && context_.storage != nullptr);
   assert(context_.telemetry != nullptr && context_.wall_clock != nullptr);
@@ -134,6 +164,8 @@ void validator_node::register_metrics() {
   counter_.evidence_submitted = m.counter("chain.evidence_submitted");
   counter_.blocks_rejected = m.counter("chain.blocks_rejected");
   counter_.store_errors = m.counter("chain.store_errors");
+  counter_.signatures_refused = m.counter("chain.signatures_refused");
+  counter_.signatures_unsaved = m.counter("chain.signatures_unsaved");
   for (std::size_t i = 0; i < mempool_outcome_count; ++i)
     counter_.mempool[i] =
         m.counter(fmt::format("chain.mempool.{}", to_string(static_cast<mempool_outcome>(i))));
@@ -157,6 +189,8 @@ std::int64_t validator_node::now_ms() const {
 // ---- start and heights ----
 
 void validator_node::start() {
+  if (engine_.last_signed() == sign_state::refuse_all())
+    context_.telemetry->add(counter_.store_errors, 1); // the sign state was unreadable
   restore_from_store();
   rules::state_root(state_);
   pool_.emplace(config_.pool, state_, context_.id, *config_.signatures);
@@ -663,12 +697,17 @@ void validator_node::request_block(std::uint64_t height) {
 }
 
 void validator_node::count_engine_drops() {
-  for (std::size_t i = 0; i < drop_reason_count; ++i) {
-    const auto now = engine_.dropped(static_cast<drop_reason>(i));
-    if (now > drops_seen_[i])
-      context_.telemetry->add(counter_.dropped[i], static_cast<std::int64_t>(now - drops_seen_[i]));
-    drops_seen_[i] = now;
-  }
+  auto& m = *context_.telemetry;
+  const auto count_new = [&m](world::metrics::counter_id counter, std::uint64_t now,
+                              std::uint64_t& seen) {
+    if (now > seen)
+      m.add(counter, static_cast<std::int64_t>(now - seen));
+    seen = now;
+  };
+  for (std::size_t i = 0; i < drop_reason_count; ++i)
+    count_new(counter_.dropped[i], engine_.dropped(static_cast<drop_reason>(i)), drops_seen_[i]);
+  count_new(counter_.signatures_refused, engine_.refused_signatures(), refused_seen_);
+  count_new(counter_.signatures_unsaved, engine_.unsaved_signatures(), unsaved_seen_);
 }
 
 // ---- the actor ----

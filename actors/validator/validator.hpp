@@ -37,6 +37,12 @@
 // validator rebuilds its state by re-applying the stored blocks from genesis, then
 // catches up by block sync.
 //
+// Signatures: the engine saves what it signs last (sign_state.hpp) in the store under
+// sign_state::store_key before the message leaves the node, and a restarted validator
+// reads it back, so it never signs a message that conflicts with one it sent before
+// the crash. A record that does not decode leaves it signing nothing (it follows the
+// chain and counts a store error); the real node refuses to start on it instead.
+//
 // Byzantine mode (`equivocate`, for tests and adversary scenarios): it sends every
 // proposal and vote of its engine to half of its peers and a conflicting twin, signed
 // with the same key, to the other half (a second block with another timestamp; a vote
@@ -48,7 +54,8 @@
 // Metrics (world::metrics): counters "chain.commits", "chain.blocks_proposed",
 // "chain.mempool.<outcome>", "chain.mempool.dropped_recheck", "chain.sync.requests",
 // "chain.sync.blocks", "chain.regossips", "chain.evidence_submitted",
-// "chain.blocks_rejected", "chain.store_errors", "chain.dropped.<consensus
+// "chain.blocks_rejected", "chain.store_errors", "chain.signatures_refused",
+// "chain.signatures_unsaved", "chain.dropped.<consensus
 // drop_reason>"; histograms "chain.block_time_s" (between the timestamps of
 // consecutive blocks), "chain.finality_s" (from a block's timestamp to its commit
 // here), "chain.commit_round"; events "chain.commit" (a = height, b = the first 8
@@ -92,8 +99,7 @@ using build_block_atom = caf::atom_constant<caf::atom("buildblock")>;
 /// The inbound messages a validator handles.
 constexpr world::message_set validator_messages =
     world::messages_of<wire::chain_tx, wire::chain_proposal, wire::chain_vote, wire::chain_commit,
-                       wire::chain_block_request, wire::chain_block_response,
-                       wire::chain_query>();
+                       wire::chain_block_request, wire::chain_block_response, wire::chain_query>();
 
 /// What a validator reports to an observer after each commit (the simulator checks
 /// safety and the economics with it; the real node leaves the observer empty).
@@ -141,6 +147,22 @@ struct validator_config {
   std::function<void(const commit_report&)> on_commit;
 };
 
+/// The sign state kept in `store`: the empty record when nothing was signed yet; an
+/// error naming what is wrong when the stored record does not decode or could not
+/// have been written by the engine.
+caf::expected<sign_state> load_sign_state(const world::store& store);
+
+/// Saves the sign state in a node's store, one atomic write per signature.
+class store_sign_journal final : public sign_journal {
+public:
+  /// REQUIRES: `storage` outlives the journal.
+  explicit store_sign_journal(world::store& storage) noexcept : storage_(&storage) {}
+  bool save(const sign_state& state) override;
+
+private:
+  world::store* storage_;
+};
+
 /// How the node asks for its timers: call node.on_timeout(t) after t.delay_ms, and
 /// node.on_build(height, round) after a delay.
 struct validator_timers {
@@ -183,7 +205,8 @@ private:
   struct counters {
     world::metrics::counter_id commits = 0, blocks_proposed = 0, recheck_drops = 0,
                                sync_requests = 0, sync_blocks = 0, regossips = 0,
-                               evidence_submitted = 0, blocks_rejected = 0, store_errors = 0;
+                               evidence_submitted = 0, blocks_rejected = 0, store_errors = 0,
+                               signatures_refused = 0, signatures_unsaved = 0;
     std::array<world::metrics::counter_id, mempool_outcome_count> mempool{};
     std::array<world::metrics::counter_id, drop_reason_count> dropped{};
     world::metrics::histogram_id block_time = 0, finality = 0, commit_round = 0;
@@ -240,6 +263,7 @@ private:
   validator_config config_;
   validator_timers timers_;
   core::key_pair key_;
+  store_sign_journal journal_;
   consensus engine_;
   rules::state state_;
   std::optional<mempool> pool_;
@@ -259,6 +283,7 @@ private:
   std::uint64_t height_at_last_tick_ = 0;
   std::int64_t committed_at_ms_ = 0; // when the last commit happened here
   std::array<std::uint64_t, drop_reason_count> drops_seen_{};
+  std::uint64_t refused_seen_ = 0, unsaved_seen_ = 0;
   counters counter_;
 };
 
