@@ -7,11 +7,11 @@
 #include <caf/send.hpp>
 #include <fmt/format.h>
 
+#include "actors/config/reader.hpp"
 #include "actors/core/error.hpp"
 #include "actors/core/record_codec.hpp"
 #include "actors/core/sha256.hpp"
 #include "actors/validator/rules/apply.hpp"
-#include "actors/config/reader.hpp"
 #include "sim/simulation.hpp"
 
 namespace stakecast::sim {
@@ -23,8 +23,6 @@ using namespace std::chrono_literals;
 rules::ppm to_ppm(double share) {
   return static_cast<rules::ppm>(std::llround(share * rules::ppm_one));
 }
-
-
 
 } // namespace
 
@@ -143,9 +141,9 @@ void chain_workload::setup(simulation& sim) {
   actors_.resize(params_.validators);
   economics_.start(*rules::initial_state(*genesis_), fee(), params_.chain.tx_fee_min);
   for (std::uint32_t i = 0; i < params_.validators; ++i) {
-    const char* role = i < params_.byzantine                            ? "double_signer"
+    const char* role = i < params_.byzantine                         ? "double_signer"
                        : i < params_.byzantine + params_.withholding ? "withholding"
-                                                                      : "honest";
+                                                                     : "honest";
     economics_.add_identity(fmt::format("validator-{}", i), econ::operator_kind::validator, role,
                             validator_ids_[i]);
   }
@@ -287,7 +285,8 @@ void chain_workload::on_commit(simulation& sim, const validator::commit_report& 
 bool chain_workload::submit(simulation& sim, const rules::transaction& tx) {
   for (std::uint32_t tries = 0; tries < params_.validators; ++tries) {
     const auto index = static_cast<std::uint32_t>(next_target_++ % params_.validators);
-    if (!sim.network().is_up(params_.first_node + index) || index < params_.byzantine + params_.withholding)
+    if (!sim.network().is_up(params_.first_node + index) ||
+        index < params_.byzantine + params_.withholding)
       continue;
     caf::anon_send(actors_[index],
                    world::inbound{tx.sender, wire::chain_tx{core::encode_record(tx)}});
@@ -360,9 +359,11 @@ void chain_workload::report(const simulation& sim, nlohmann::ordered_json& summa
   }
   chain["height_min_honest"] = lowest;
   chain["blocks_per_s"] = virtual_s > 0 ? static_cast<double>(top_height_) / virtual_s : 0.0;
-  chain["block_time_s"] = quantiles_json(telemetry.find_histogram("chain.block_time_s"), {0.5, 0.95});
+  chain["block_time_s"] =
+      quantiles_json(telemetry.find_histogram("chain.block_time_s"), {0.5, 0.95});
   chain["finality_s"] = quantiles_json(telemetry.find_histogram("chain.finality_s"), {0.5, 0.95});
-  chain["commit_round"] = quantiles_json(telemetry.find_histogram("chain.commit_round"), {0.5, 0.99});
+  chain["commit_round"] =
+      quantiles_json(telemetry.find_histogram("chain.commit_round"), {0.5, 0.99});
   chain["transfers_submitted"] = transfers_sent_;
   chain["transfers_unsent"] = transfers_unsent_;
   chain["txs_committed"] = txs_committed_;
@@ -392,6 +393,22 @@ void chain_workload::report(const simulation& sim, nlohmann::ordered_json& summa
   chain["tombstoned"] = tombstoned_.size();
   chain["byzantine_tombstoned"] = byzantine_tombstoned;
   chain["honest_tombstoned"] = tombstoned_.size() - byzantine_tombstoned;
+  std::uint64_t honest_slashed = 0;
+  for (const auto& [id, count] : evidence_against_)
+    honest_slashed += is_byzantine(id) ? 0 : 1;
+  chain["honest_slashed"] = honest_slashed;
+  // What must hold in every run, whatever its faults: a name for each that did not.
+  auto broken = nlohmann::ordered_json::array();
+  if (safety_violations_ != 0)
+    broken.push_back("safety: two honest validators committed different blocks at a height");
+  if (root_mismatches_ != 0)
+    broken.push_back("state roots: honest validators disagree after a height");
+  if (!supply_ok_)
+    broken.push_back(
+        "supply: balances and bonds do not add up to genesis + minted - burned - slashed");
+  if (honest_slashed != 0)
+    broken.push_back("slashing: evidence was included against an honest validator");
+  chain["invariants_broken"] = std::move(broken);
   chain["withholding"] = params_.withholding;
   chain["signature_checks"] = signatures_ ? signatures_->checks() : 0;
   chain["signature_cache_hits"] = signatures_ ? signatures_->hits() : 0;
@@ -503,9 +520,10 @@ std::unique_ptr<workload> make_chain(node_reader& section) {
   auto withholding = section.optional_section("withholding");
   params.withholding = withholding.optional<std::uint32_t>("count", 0);
   if (params.withholding > 0 && 3 * (params.byzantine + params.withholding) >= params.validators)
-    withholding.error_at("count", fmt::format("{} equivocating and {} withholding validators of {} "
-                                              "are not below a third",
-                                              params.byzantine, params.withholding, params.validators));
+    withholding.error_at("count",
+                         fmt::format("{} equivocating and {} withholding validators of {} "
+                                     "are not below a third",
+                                     params.byzantine, params.withholding, params.validators));
   auto load = section.optional_section("load");
   read_load(load, params);
   return std::make_unique<chain_workload>(std::move(params));
