@@ -9,7 +9,9 @@
 // gateway with a Range request and `stakecast get` downloads it byte-identical; the
 // viewer's receipts are claimed and the epoch's rewards pay the masternode for them
 // (and it is not jailed: it answered its audits from its store); a masternode killed with
-// SIGKILL keeps every segment it stored.
+// SIGKILL keeps every segment it stored. Validators killed and started again one at a
+// time while the chain is stalled sign nothing that conflicts with what they signed
+// before (no evidence is ever submitted against them).
 // Bounds: every wait polls with a deadline of at most 90 s.
 #include <chrono>
 #include <csignal>
@@ -137,6 +139,70 @@ TEST_CASE("a devnet of real processes commits blocks and moves tokens and surviv
   CHECK(down.exit_code == 0);
   for (const auto& n : node::devnet_nodes(dir))
     CHECK(n.pid == 0);
+}
+
+TEST_CASE("validators restarted one at a time on a stalled chain sign nothing conflicting",
+          "[node][devnet]") {
+  // Four validators; two are killed, so the chain stalls at a height with two alive.
+  // Each validator is then killed and started again while another one that saw its
+  // votes is alive, rotating the pair alive so that the stalled height's proposer is
+  // restarted whichever it is (it proposes a new block each time it starts). Without a
+  // sign state a restarted validator prevotes again, differently, and a peer submits
+  // evidence. Bounds: the chain resumes by 3 heights within 90 s once all are up; the
+  // evidence counters of every node, read before each kill and at the end, sum to 0.
+  const auto dir = fs::temp_directory_path() / fmt::format("stakecast-devnet-sign-{}", ::getpid());
+  fs::remove_all(dir);
+  devnet_guard guard{dir};
+  const auto up = run(fmt::format("devnet up --dir {} --validators 4 --masternodes 0 --viewers 0",
+                                  dir.string()));
+  INFO(up.text);
+  REQUIRE(up.exit_code == 0);
+  auto nodes = node::devnet_nodes(dir);
+  REQUIRE(nodes.size() == 4);
+  REQUIRE(eventually([&] { return height_of(nodes[0]) >= 2; }, 60s));
+
+  double evidence = 0;
+  const auto read_evidence = [&](const node::devnet_node& n) {
+    const auto submitted = counter_of(n, "stakecast_chain_evidence_submitted_total");
+    REQUIRE(submitted >= 0);
+    evidence += submitted;
+  };
+  const auto stop = [&](std::size_t i) {
+    read_evidence(nodes[i]);
+    REQUIRE(::kill(nodes[i].pid, SIGKILL) == 0);
+    REQUIRE(eventually([&] { return node::running_pid(nodes[i].home) == 0; }, 10s));
+  };
+  const auto start = [&](std::size_t i) {
+    auto started = node::start_node_process(STAKECAST_BINARY, nodes[i].home);
+    REQUIRE(started);
+    nodes[i].pid = *started.value;
+    REQUIRE(eventually([&] { return height_of(nodes[i]) >= 0; }, 30s));
+    std::this_thread::sleep_for(2s); // it proposes or votes, and its peer hears it
+  };
+  const auto restart = [&](std::size_t i) {
+    stop(i);
+    start(i);
+  };
+
+  stop(2);
+  stop(3);
+  const auto stalled = height_of(nodes[0]);
+  restart(0);
+  restart(1);
+  stop(0); // alive: 1
+  start(2);
+  restart(2);
+  stop(1); // alive: 2
+  start(3);
+  restart(3);
+  CHECK(height_of(nodes[2]) <= stalled + 1); // two of four never commit
+  start(0);
+  start(1);
+  REQUIRE(eventually([&] { return height_of(nodes[0]) >= stalled + 3; }, 90s));
+  std::this_thread::sleep_for(3s); // evidence seen late would be submitted by now
+  for (const auto& n : nodes)
+    read_evidence(n);
+  CHECK(evidence == 0);
 }
 
 TEST_CASE("a published MP4 streams byte-identical through another node and pays its masternode",
