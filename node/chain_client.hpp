@@ -11,7 +11,10 @@
 // validator) and the next query goes to the next validator in turn, so one that is
 // down costs one timeout, not every query. At most `pending_max` queries wait at once;
 // beyond, a query fails at once. Trust: the answer is believed (docs/chain.md says how
-// a light client will check it against a committed header).
+// a light client will check it against a committed header), but never one older than
+// an answer already taken (validator::answer_floor): a validator still catching up is
+// skipped, and the query asked again of the next one, at most once per validator; when
+// every one is behind the query fails naming the height it waits for.
 //
 // Not thread-safe (an actor); callers from other threads use CAF requests.
 #pragma once
@@ -29,6 +32,7 @@
 
 #include "actors/core/bytes.hpp"
 #include "actors/core/messages.hpp"
+#include "actors/validator/query.hpp"
 #include "actors/world/world.hpp"
 
 namespace stakecast::node {
@@ -47,29 +51,37 @@ struct chain_client_config {
   std::chrono::milliseconds query_timeout{3000};
 };
 
-using chain_client_actor = caf::typed_actor<
-    caf::reacts_to<world::inbound>,
-    /// The committed state of an account (balance, nonce, height, jailed) and the
-    /// placements of at most wire::chain_query_contents_max contents.
-    caf::replies_to<account_query_atom, core::node_id, std::vector<core::content_id>>::with<
-        wire::chain_answer>,
-    /// Sends an encoded, signed transaction (rules::transaction) to a validator.
-    caf::replies_to<submit_tx_atom, core::byte_buffer>::with<caf::ok_atom>,
-    caf::reacts_to<query_timeout_atom, std::uint64_t>>;
+using chain_client_actor =
+    caf::typed_actor<caf::reacts_to<world::inbound>,
+                     /// The committed state of an account (balance, nonce, height, jailed) and the
+                     /// placements of at most wire::chain_query_contents_max contents.
+                     caf::replies_to<account_query_atom, core::node_id,
+                                     std::vector<core::content_id>>::with<wire::chain_answer>,
+                     /// Sends an encoded, signed transaction (rules::transaction) to a validator.
+                     caf::replies_to<submit_tx_atom, core::byte_buffer>::with<caf::ok_atom>,
+                     caf::reacts_to<query_timeout_atom, std::uint64_t>>;
 
 struct chain_client_state {
+  struct pending_query {
+    caf::typed_response_promise<wire::chain_answer> promise;
+    wire::chain_query query;
+    std::size_t asked = 1; // validators asked so far
+  };
+
   world::node_context context;
   chain_client_config config;
   /// Other actors of the node ask validators too (a masternode's service agent, from
   /// 1 up) and every chain_answer reaches each of them: the client's ids start apart.
   std::uint64_t next_query_id = std::uint64_t{1} << 62;
   std::size_t next_validator = 0;
-  std::map<std::uint64_t, caf::typed_response_promise<wire::chain_answer>> pending;
+  std::map<std::uint64_t, pending_query> pending;
+  validator::answer_floor floor;
+  world::metrics::counter_id stale_answers = 0;
   static inline const char* name = "chain_client";
 };
 
 chain_client_actor::behavior_type
-chain_client(chain_client_actor::stateful_pointer<chain_client_state> self, world::node_context context,
-             chain_client_config config);
+chain_client(chain_client_actor::stateful_pointer<chain_client_state> self,
+             world::node_context context, chain_client_config config);
 
 } // namespace stakecast::node

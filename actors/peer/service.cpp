@@ -167,6 +167,10 @@ void on_answer(agent_pointer self, const core::node_id& from, const wire::chain_
       std::find(validators.begin(), validators.end(), from) == validators.end())
     return;
   state.pending_query = 0;
+  if (!state.floor.take(answer.height)) {
+    count(self, state.metric.stale_answers); // asked again, of the next validator, next round
+    return;
+  }
   if (state.assigned != answer.assigned) {
     state.assigned = answer.assigned;
     if (state.config.on_assignments)
@@ -219,7 +223,8 @@ service_agent_actor::behavior_type service_agent(agent_pointer self, world::node
                   telemetry.counter("service.receipts_claimed"),
                   telemetry.counter("service.receipts_dropped"),
                   telemetry.counter("service.audits_answered"),
-                  telemetry.counter("service.audits_unheld")};
+                  telemetry.counter("service.audits_unheld"),
+                  telemetry.counter("service.answers_stale")};
   // The first round soon, so that a (re)started masternode learns its placement.
   self->delayed_send(self, std::chrono::seconds(1), claim_tick_atom::value);
   return {

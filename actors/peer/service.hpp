@@ -31,9 +31,11 @@
 //
 // Trust: the agent believes the validator it asks; docs/chain.md ("Masternodes and
 // viewers") says how a light client will check answers against a committed header.
+// But it never goes back: an answer at a lower height than one it took (a validator
+// still catching up) is ignored, and the next round asks the next validator.
 // Counters "service.*": receipts_signed, receipts_received, receipts_refused,
 // queries, claims_sent, receipts_claimed, receipts_dropped, audits_answered,
-// audits_unheld.
+// audits_unheld, answers_stale.
 // Not thread-safe (CAF runs one handler of an actor at a time).
 #pragma once
 
@@ -57,6 +59,7 @@
 #include "actors/peer/delivery_meter.hpp"
 #include "actors/validator/rules/amount.hpp"
 #include "actors/validator/rules/transaction.hpp"
+#include "actors/validator/query.hpp"
 #include "actors/world/world.hpp"
 
 namespace stakecast::peer {
@@ -169,6 +172,7 @@ struct service_agent_state {
   std::uint64_t pending_query = 0; // 0: none
   std::size_t next_validator = 0;
   std::optional<std::vector<core::content_id>> assigned; // none before the first answer
+  validator::answer_floor floor;                         // answers older than it are ignored
   struct metric_ids {
     world::metrics::counter_id received = 0;
     world::metrics::counter_id refused = 0;
@@ -178,6 +182,7 @@ struct service_agent_state {
     world::metrics::counter_id dropped = 0;
     world::metrics::counter_id audits_answered = 0;
     world::metrics::counter_id audits_unheld = 0;
+    world::metrics::counter_id stale_answers = 0;
   } metric;
   static inline const char* name = "service_agent";
 };
