@@ -112,7 +112,7 @@ struct restartable {
 
 } // namespace
 
-TEST_CASE("judge orders signatures by height, round and step and knows a repeat", "[sign_state]") {
+TEST_CASE("judge orders signatures by height then round then step and knows a repeat", "[sign_state]") {
   const sign_state nothing;
   CHECK(judge(nothing, 1, 0, consensus_step::prevote, digest(1)) == sign_verdict::sign);
   sign_state last;
@@ -233,7 +233,7 @@ TEST_CASE("an engine whose journal cannot save signs nothing", "[sign_state]") {
   CHECK(only<schedule_timeout>(started).size() == 1);
 }
 
-TEST_CASE("the sign state survives the store, and a corrupted one is an error", "[sign_state]") {
+TEST_CASE("the sign state survives the store and a corrupted one is an error", "[sign_state]") {
   storage::memory_store store;
   REQUIRE(*load_sign_state(store) == sign_state{});
   sign_state kept;
