@@ -93,8 +93,20 @@ node_config read(config::document_reader document) {
   auto transport = root.optional_section("transport");
   out.connections_max =
       transport.optional<std::uint32_t>("connections_max", out.connections_max, {1, 65536});
+  out.unknown_connections_max = transport.optional<std::uint32_t>(
+      "unknown_connections_max", out.unknown_connections_max, {0, 65536});
+  if (out.unknown_connections_max > out.connections_max)
+    transport.error_at("unknown_connections_max", "must be at most connections_max");
+  out.inbound_handshakes_max = transport.optional<std::uint32_t>(
+      "inbound_handshakes_max", out.inbound_handshakes_max, {1, 65536});
+  out.connections_per_address_max = transport.optional<std::uint32_t>(
+      "connections_per_address_max", out.connections_per_address_max, {1, 65536});
   out.handshake_timeout = millis(transport.optional<std::chrono::nanoseconds>(
       "handshake_timeout", out.handshake_timeout, {.min = 100ms, .max = 1min}));
+  out.inbound_handshake_timeout = millis(transport.optional<std::chrono::nanoseconds>(
+      "inbound_handshake_timeout", out.inbound_handshake_timeout, {.min = 100ms, .max = 1min}));
+  out.first_frame_timeout = millis(transport.optional<std::chrono::nanoseconds>(
+      "first_frame_timeout", out.first_frame_timeout, {.min = 100ms, .max = 1min}));
   out.idle_timeout = millis(transport.optional<std::chrono::nanoseconds>(
       "idle_timeout", out.idle_timeout, {.min = 1s, .max = 24h}));
 
@@ -185,7 +197,14 @@ std::string to_yaml(const node_config& c) {
       << YAML::EndMap;
   out << YAML::Key << "transport" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "connections_max" << YAML::Value << c.connections_max;
+  out << YAML::Key << "unknown_connections_max" << YAML::Value << c.unknown_connections_max;
+  out << YAML::Key << "inbound_handshakes_max" << YAML::Value << c.inbound_handshakes_max;
+  out << YAML::Key << "connections_per_address_max" << YAML::Value
+      << c.connections_per_address_max;
   out << YAML::Key << "handshake_timeout" << YAML::Value << duration(c.handshake_timeout);
+  out << YAML::Key << "inbound_handshake_timeout" << YAML::Value
+      << duration(c.inbound_handshake_timeout);
+  out << YAML::Key << "first_frame_timeout" << YAML::Value << duration(c.first_frame_timeout);
   out << YAML::Key << "idle_timeout" << YAML::Value << duration(c.idle_timeout) << YAML::EndMap;
   out << YAML::Key << "service" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "deposit" << YAML::Value << c.deposit_micro;

@@ -12,7 +12,9 @@
 //     - {id: 3b6a...e1, address: 127.0.0.1:7701}
 //   chain: {block_interval: 1s, tick: 1s}
 //   store: {map_size: 64MiB, map_size_max: 64GiB}
-//   transport: {connections_max: 128, handshake_timeout: 5s, idle_timeout: 60s}
+//   transport: {connections_max: 128, unknown_connections_max: 96, inbound_handshakes_max: 16,
+//               connections_per_address_max: 8, handshake_timeout: 5s,
+//               inbound_handshake_timeout: 2s, first_frame_timeout: 2s, idle_timeout: 60s}
 //   service: {deposit: 1000000, receipt_interval: 10s, claim_interval: 30s}
 //   log: {level: info}
 //
@@ -71,8 +73,14 @@ struct node_config {
   std::uint64_t map_size_bytes = 64ull << 20;
   std::uint64_t map_size_max_bytes = 64ull << 30;
 
+  // The transport's slots and timeouts (node/tls_transport.hpp, transport_options).
   std::uint32_t connections_max = 128;
+  std::uint32_t unknown_connections_max = 96;
+  std::uint32_t inbound_handshakes_max = 16;
+  std::uint32_t connections_per_address_max = 8;
   std::chrono::milliseconds handshake_timeout{5000};
+  std::chrono::milliseconds inbound_handshake_timeout{2000};
+  std::chrono::milliseconds first_frame_timeout{2000};
   std::chrono::milliseconds idle_timeout{60000};
 
   /// Micro-units a viewer locks for each viewing session it pays for.

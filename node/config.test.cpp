@@ -44,6 +44,11 @@ TEST_CASE("a node config reads back what to_yaml wrote", "[node][config]") {
   config.block_interval = std::chrono::milliseconds(2500);
   config.map_size_bytes = 128ull << 20;
   config.claim_interval = std::chrono::milliseconds(45'000);
+  config.unknown_connections_max = 40;
+  config.inbound_handshakes_max = 12;
+  config.connections_per_address_max = 3;
+  config.inbound_handshake_timeout = std::chrono::milliseconds(1500);
+  config.first_frame_timeout = std::chrono::milliseconds(750);
   const auto read = node::parse_node_config(node::to_yaml(config), "written.yaml");
   CHECK_FALSE(read.validator);
   CHECK(read.masternode);
@@ -56,6 +61,11 @@ TEST_CASE("a node config reads back what to_yaml wrote", "[node][config]") {
   CHECK(read.block_interval == config.block_interval);
   CHECK(read.map_size_bytes == config.map_size_bytes);
   CHECK(read.claim_interval == config.claim_interval);
+  CHECK(read.unknown_connections_max == config.unknown_connections_max);
+  CHECK(read.inbound_handshakes_max == config.inbound_handshakes_max);
+  CHECK(read.connections_per_address_max == config.connections_per_address_max);
+  CHECK(read.inbound_handshake_timeout == config.inbound_handshake_timeout);
+  CHECK(read.first_frame_timeout == config.first_frame_timeout);
 }
 
 TEST_CASE("a node config names its mistakes by line and key", "[node][config]") {
@@ -69,6 +79,10 @@ TEST_CASE("a node config names its mistakes by line and key", "[node][config]") 
              Contains("peers[0].id") && Contains("64 hex digits"));
   CHECK_THAT(error_of("gateways: off\n"), Contains("gateways") && Contains("unknown"));
   CHECK_THAT(error_of("roles: [validator, masternode]\n"), Contains("not both"));
+  CHECK_THAT(error_of("transport: {connections_max: 10, unknown_connections_max: 11}\n"),
+             Contains("transport.unknown_connections_max") && Contains("at most connections_max"));
+  CHECK_THAT(error_of("transport: {connections_per_address_max: 0}\n"),
+             Contains("transport.connections_per_address_max"));
   CHECK(error_of("roles: [viewer]\n").empty());
 }
 

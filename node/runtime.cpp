@@ -1,5 +1,6 @@
 #include "node/runtime.hpp"
 
+#include <cassert>
 #include <charconv>
 #include <csignal>
 #include <cstdio>
@@ -138,6 +139,66 @@ std::unique_ptr<caf::actor_system_config> actor_config() {
   return config;
 }
 
+/// Tells the transport which peers to rank first (tls_transport.hpp, "Slots"): the
+/// configured peers, then the validators and masternodes the chain registers. Both
+/// registrations are staked, so a stranger cannot mint them as it mints keys. The
+/// genesis gives the first set; on a validator node every commit refreshes it from
+/// the committed state. Other nodes keep the genesis's (they read no registrations
+/// yet: docs/node.md, "Not yet").
+///
+/// Not thread-safe: `from_genesis` before the validator starts, then `from_state` on
+/// the validator's thread only.
+class known_peers_feed {
+public:
+  known_peers_feed(const std::vector<peer_address>& configured, tls_transport& transport)
+      : transport_(transport) {
+    for (const auto& peer : configured)
+      configured_.push_back(peer.id);
+  }
+
+  void from_genesis(const rules::genesis& genesis) {
+    std::vector<core::node_id> registered;
+    for (const auto& v : genesis.validators)
+      registered.push_back(v.id);
+    for (const auto& m : genesis.masternodes)
+      registered.push_back(m.id);
+    publish(std::move(registered));
+  }
+
+  /// After a commit. Cheap when the registrations did not change (most blocks).
+  void from_state(const rules::state& state) {
+    std::vector<core::node_id> registered;
+    registered.reserve(state.validators.size() + state.masternodes.size());
+    for (const auto& entry : state.validators.entries())
+      registered.push_back(entry.first);
+    for (const auto& entry : state.masternodes.entries())
+      registered.push_back(entry.first);
+    if (registered != registered_)
+      publish(std::move(registered));
+  }
+
+private:
+  void publish(std::vector<core::node_id> registered) {
+    registered_ = std::move(registered);
+    auto known = configured_;
+    known.insert(known.end(), registered_.begin(), registered_.end());
+    if (known.size() > tls_transport::known_peers_max) {
+      // The configured peers and the validators come first, so a chain with more
+      // masternodes than this ranks some of them as strangers.
+      spdlog::warn("{} known peers, the transport ranks the first {}", known.size(),
+                   tls_transport::known_peers_max);
+      known.resize(tls_transport::known_peers_max);
+    }
+    const auto error = transport_.set_known_peers(known);
+    assert(!error); // the size was bounded above
+    (void)error;
+  }
+
+  std::vector<core::node_id> configured_;
+  std::vector<core::node_id> registered_; // the last published
+  tls_transport& transport_;
+};
+
 api_response error_response(unsigned status, std::string message) {
   return {status, {{"error", std::move(message)}}};
 }
@@ -189,6 +250,7 @@ struct node_runtime::parts {
   system_clock clock;
   inbox_routes routes;
   std::unique_ptr<tls_transport> remote;
+  std::shared_ptr<known_peers_feed> known_peers;
   std::unique_ptr<node_transport> network;
   std::unique_ptr<caf::actor_system_config> actor_config;
   std::unique_ptr<caf::actor_system> system;
@@ -267,11 +329,21 @@ std::string node_runtime::parts::start_world() {
   options.listen_host = config.listen.host;
   options.listen_port = config.listen.port;
   options.connections_max = config.connections_max;
-  options.handshake_timeout_ms = static_cast<std::uint32_t>(config.handshake_timeout.count());
-  options.idle_timeout_ms = static_cast<std::uint32_t>(config.idle_timeout.count());
+  options.unknown_connections_max = config.unknown_connections_max;
+  options.inbound_handshakes_max = config.inbound_handshakes_max;
+  options.connections_per_address_max = config.connections_per_address_max;
+  const auto ms = [](std::chrono::milliseconds value) {
+    return static_cast<std::uint32_t>(value.count());
+  };
+  options.handshake_timeout_ms = ms(config.handshake_timeout);
+  options.inbound_handshake_timeout_ms = ms(config.inbound_handshake_timeout);
+  options.first_frame_timeout_ms = ms(config.first_frame_timeout);
+  options.idle_timeout_ms = ms(config.idle_timeout);
   remote = std::make_unique<tls_transport>(*key, options, [this](world::inbound message) {
     routes.deliver(std::move(message));
   });
+  known_peers = std::make_shared<known_peers_feed>(config.peers, *remote);
+  known_peers->from_genesis(genesis);
   network = std::make_unique<node_transport>(key->public_key(), routes, *remote);
   actor_config = node::actor_config();
   system = std::make_unique<caf::actor_system>(*actor_config);
@@ -290,6 +362,10 @@ void node_runtime::parts::spawn_actors() {
     settings.tick_ms = config.tick.count();
     settings.block_interval_ms = config.block_interval.count();
     settings.engine = validator::consensus_config::for_block_interval(config.block_interval.count());
+    // The transport outlives the validator (stop() ends the actors before it goes).
+    settings.on_commit = [feed = known_peers](const validator::commit_report& report) {
+      feed->from_state(report.state);
+    };
     auto actor = system->spawn(validator::validator, context(), std::move(settings));
     routes.bind(validator::validator_messages, caf::actor_cast<caf::actor>(actor));
     actors.push_back(caf::actor_cast<caf::actor>(actor));
@@ -549,7 +625,14 @@ nlohmann::json node_runtime::parts::status() {
                           {"frames_in", transport_counters.frames_in},
                           {"frames_out", transport_counters.frames_out},
                           {"protocol_errors", transport_counters.protocol_errors},
-                          {"handshake_failures", transport_counters.handshake_failures}}},
+                          {"handshake_failures", transport_counters.handshake_failures},
+                          {"handshakes_open", transport_counters.handshakes_open},
+                          {"refused_connections_max", transport_counters.refused_connections_max},
+                          {"refused_unknown_max", transport_counters.refused_unknown_max},
+                          {"refused_address_max", transport_counters.refused_address_max},
+                          {"evicted_handshakes", transport_counters.evicted_handshakes},
+                          {"evicted_for_known", transport_counters.evicted_for_known},
+                          {"first_frame_timeouts", transport_counters.first_frame_timeouts}}},
                         {"store", {{"used_bytes", store_stats.used_bytes}, {"map_size_bytes", store_stats.map_size_bytes}}}};
   std::string error;
   if (const auto answer = query(key->public_key(), error)) {

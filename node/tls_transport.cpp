@@ -61,10 +61,29 @@ std::string short_id(const core::node_id& id) {
   return id.to_hex().substr(0, 8);
 }
 
+// Where a caller comes from, for the per-address limits: an IPv4 address (as IPv4-mapped
+// IPv6), or the /64 of an IPv6 address, since one IPv6 host is given a whole /64.
+using address_group = asio::ip::address_v6::bytes_type;
+
+address_group group_of(const asio::ip::address& address) {
+  if (address.is_v4())
+    return asio::ip::make_address_v6(asio::ip::v4_mapped, address.to_v4()).to_bytes();
+  auto bytes = address.to_v6().to_bytes();
+  if (!address.to_v6().is_v4_mapped())
+    std::fill(bytes.begin() + 8, bytes.end(), std::uint8_t{0});
+  return bytes;
+}
+
 // Empty when the options respect their limits; otherwise what is wrong.
 std::string check_options(const transport_options& options) {
   if (options.connections_max == 0)
     return "connections_max must be at least 1";
+  if (options.unknown_connections_max > options.connections_max)
+    return "unknown_connections_max must be at most connections_max";
+  if (options.inbound_handshakes_max == 0)
+    return "inbound_handshakes_max must be at least 1";
+  if (options.connections_per_address_max == 0)
+    return "connections_per_address_max must be at least 1";
   if (options.addresses_max == 0)
     return "addresses_max must be at least 1";
   if (options.send_queue_messages_max == 0)
@@ -73,7 +92,8 @@ std::string check_options(const transport_options& options) {
     return "send_queue_bytes_max must hold a frame";
   if (options.send_queues_bytes_max < options.send_queue_bytes_max)
     return "send_queues_bytes_max must be at least send_queue_bytes_max";
-  if (options.handshake_timeout_ms == 0 || options.idle_timeout_ms == 0)
+  if (options.handshake_timeout_ms == 0 || options.inbound_handshake_timeout_ms == 0
+      || options.first_frame_timeout_ms == 0 || options.idle_timeout_ms == 0)
     return "timeouts must be at least 1 ms";
   if (options.reconnect_initial_ms == 0
       || options.reconnect_initial_ms > options.reconnect_max_ms)
@@ -97,6 +117,8 @@ std::string_view to_string(transport_errc code) noexcept {
       return "listen_failed";
     case transport_errc::tls_setup_failed:
       return "tls_setup_failed";
+    case transport_errc::known_peers_full:
+      return "known_peers_full";
   }
   return "unknown";
 }
@@ -106,11 +128,11 @@ caf::error make_error(transport_errc code, std::string_view detail) {
                                  to_string(code), detail);
 }
 
-// Lock discipline: `mutex_` guards everything `send`, `set_address` and `stats` touch
-// (peers, address count, counters, `stopping_`), and the io thread holds it while it
-// changes them. A `connection`'s own fields are touched by the io thread only. The
-// inbound callback and decoding run without the lock, so callers of `send` never wait
-// for them.
+// Lock discipline: `mutex_` guards everything `send`, `set_address`,
+// `set_known_peers` and `stats` touch (peers, address count, known set, counters,
+// `stopping_`), and the io thread holds it while it changes or reads them. A
+// `connection`'s own fields are touched by the io thread only. The inbound callback
+// and decoding run without the lock, so callers of `send` never wait for them.
 struct tls_transport::impl {
   enum class direction : std::uint8_t { inbound, outbound };
 
@@ -128,7 +150,12 @@ struct tls_transport::impl {
     core::node_id peer;
     bool established = false;
     bool closed = false;
+    // An established caller that has not sent a whole frame yet.
+    bool awaiting_first_frame = false;
     steady_clock::time_point last_activity;
+    // Inbound: where the caller comes from, and its place in accept order.
+    address_group group{};
+    std::uint64_t accept_serial = 0;
 
     std::array<std::uint8_t, limits::frame_header_bytes> header{};
     std::size_t body_bytes = 0; // announced by the header being read
@@ -153,6 +180,7 @@ struct tls_transport::impl {
     std::unique_ptr<asio::steady_timer> backoff_timer;
   };
   using peer_map = std::unordered_map<core::node_id, peer_state, core::hash256_hasher>;
+  using id_set = std::unordered_set<core::node_id, core::hash256_hasher>;
 
   impl(const core::key_pair& keys, transport_options options, inbound_handler on_inbound)
     : options_(std::move(options)), on_inbound_(std::move(on_inbound)),
@@ -261,6 +289,17 @@ struct tls_transport::impl {
     }
   }
 
+  caf::error set_known_peers(const std::vector<core::node_id>& peers) {
+    if (peers.size() > known_peers_max)
+      return make_error(transport_errc::known_peers_full,
+                        fmt::format("{} peers, at most {}", peers.size(), known_peers_max));
+    // Built, and the old set freed, outside the lock.
+    id_set fresh(peers.begin(), peers.end());
+    std::lock_guard lock(mutex_);
+    known_.swap(fresh);
+    return caf::none;
+  }
+
   transport_stats stats() const {
     std::lock_guard lock(mutex_);
     return stats_;
@@ -277,6 +316,7 @@ struct tls_transport::impl {
     for (const auto& c : connections_)
       abort_socket(*c);
     connections_.clear();
+    stats_.handshakes_open = 0;
     // Destroying the backoff timers aborts their waits; every handler still queued
     // finds its connection closed or `stopping_` set and returns.
     peers_.clear();
@@ -313,7 +353,7 @@ struct tls_transport::impl {
   }
 
   void dial(const core::node_id& id, peer_state& peer) {
-    if (connections_.size() >= options_.connections_max) {
+    if (!free_slot()) {
       ++stats_.refused_connections_max;
       dial_failed(id, peer);
       return;
@@ -359,18 +399,61 @@ struct tls_transport::impl {
       return;
     }
     ++stats_.accepted;
-    if (connections_.size() >= options_.connections_max) {
-      ++stats_.refused_connections_max;
-      abort_socket(*c);
-    } else {
-      add_connection(c);
-      error_code ignored;
-      c->stream.lowest_layer().set_option(tcp::no_delay(true), ignored);
-      arm_deadline(c, milliseconds(options_.handshake_timeout_ms));
-      c->stream.async_handshake(asio::ssl::stream_base::server,
-                                [this, c](const error_code& e) { on_handshake(c, e); });
-    }
+    begin_inbound_handshake(c);
     accept_next();
+  }
+
+  void begin_inbound_handshake(const connection_pointer& c) {
+    error_code ec;
+    const auto remote = c->stream.lowest_layer().remote_endpoint(ec);
+    if (ec) { // the caller left already
+      ++stats_.handshake_failures;
+      abort_socket(*c);
+      return;
+    }
+    c->group = group_of(remote.address());
+    c->accept_serial = ++accept_serial_;
+    make_room_for_handshake(c->group);
+    add_connection(c);
+    ++stats_.handshakes_open;
+    error_code ignored;
+    c->stream.lowest_layer().set_option(tcp::no_delay(true), ignored);
+    arm_deadline(c, milliseconds(options_.inbound_handshake_timeout_ms));
+    c->stream.async_handshake(asio::ssl::stream_base::server,
+                              [this, c](const error_code& e) { on_handshake(c, e); });
+  }
+
+  static bool in_handshake(const connection& c) {
+    return c.way == direction::inbound && !c.established;
+  }
+
+  // Before a new handshake joins the pool: closes the oldest handshake of `group` when
+  // that address has its share, else the oldest of all when the pool is full. The
+  // oldest has had the longest to finish; an honest handshake ends about one round
+  // trip after its accept, so a flood must outpace that to close one.
+  void make_room_for_handshake(const address_group& group) {
+    connection_pointer oldest, oldest_here;
+    std::size_t here = 0;
+    for (const auto& c : connections_) {
+      if (!in_handshake(*c))
+        continue;
+      if (!oldest || c->accept_serial < oldest->accept_serial)
+        oldest = c;
+      if (c->group != group)
+        continue;
+      ++here;
+      if (!oldest_here || c->accept_serial < oldest_here->accept_serial)
+        oldest_here = c;
+    }
+    connection_pointer victim;
+    if (here >= options_.connections_per_address_max)
+      victim = oldest_here;
+    else if (stats_.handshakes_open >= options_.inbound_handshakes_max)
+      victim = oldest;
+    if (!victim)
+      return;
+    ++stats_.evicted_handshakes;
+    close(victim, "evicted by a newer handshake");
   }
 
   void on_accept_retry(const error_code& ec) {
@@ -404,14 +487,91 @@ struct tls_transport::impl {
       close(c, "peer " + short_id(*id) + " is not allowed");
       return;
     }
+    if (c->way == direction::inbound && !admit_caller(c, *id))
+      return;
     establish(c, *id);
   }
 
+  // ---- slots (the file comment of tls_transport.hpp)
+
+  bool is_unknown_caller(const connection& c) const {
+    return c.way == direction::inbound && c.established && !known_.contains(c.peer);
+  }
+
+  std::size_t slots_used() const {
+    assert(connections_.size() >= stats_.handshakes_open);
+    return connections_.size() - stats_.handshakes_open;
+  }
+
+  // Whether the caller `c`, just authenticated as `id`, may take a slot; if not, `c` is
+  // closed and counted.
+  bool admit_caller(const connection_pointer& c, const core::node_id& id) {
+    assert(in_handshake(*c));
+    // A peer's newer connection replaces its older one before anything is counted: a
+    // peer that restarted does not compete with its own half-open connection.
+    if (auto found = peers_.find(id); found != peers_.end() && found->second.inbound) {
+      ++stats_.superseded;
+      close(found->second.inbound, "superseded by a newer connection");
+    }
+    if (known_.contains(id)) {
+      if (free_slot())
+        return true;
+      ++stats_.refused_connections_max;
+      close(c, "every slot is held by known peers");
+      return false;
+    }
+    std::size_t unknown = 0, from_address = 0;
+    for (const auto& other : connections_)
+      if (is_unknown_caller(*other)) {
+        ++unknown;
+        from_address += other->group == c->group ? 1 : 0;
+      }
+    if (unknown >= options_.unknown_connections_max) {
+      ++stats_.refused_unknown_max;
+      close(c, fmt::format("unknown peer {}: {} unknown peers are up", short_id(id), unknown));
+      return false;
+    }
+    if (from_address >= options_.connections_per_address_max) {
+      ++stats_.refused_address_max;
+      close(c, fmt::format("unknown peer {}: {} unknown peers from its address are up",
+                           short_id(id), from_address));
+      return false;
+    }
+    if (slots_used() >= options_.connections_max) {
+      ++stats_.refused_connections_max;
+      close(c, "unknown peer " + short_id(id) + ": every slot is taken");
+      return false;
+    }
+    return true;
+  }
+
+  // True when a slot is free for a known peer or a dial, after closing the unknown
+  // caller idle longest if none was.
+  bool free_slot() {
+    if (slots_used() < options_.connections_max)
+      return true;
+    connection_pointer victim;
+    for (const auto& c : connections_)
+      if (is_unknown_caller(*c) && (!victim || c->last_activity < victim->last_activity))
+        victim = c;
+    if (!victim)
+      return false;
+    ++stats_.evicted_for_known;
+    close(victim, "evicted for a known peer");
+    // Closing may have dialed the victim's own peer into the slot.
+    return slots_used() < options_.connections_max;
+  }
+
   void establish(const connection_pointer& c, const core::node_id& id) {
+    if (in_handshake(*c))
+      --stats_.handshakes_open;
     c->established = true;
     c->peer = id;
     c->last_activity = steady_clock::now();
-    arm_deadline(c, milliseconds(options_.idle_timeout_ms)); // replaces the handshake's
+    c->awaiting_first_frame = is_unknown_caller(*c);
+    // Replaces the handshake's deadline.
+    arm_deadline(c, milliseconds(c->awaiting_first_frame ? options_.first_frame_timeout_ms
+                                                         : options_.idle_timeout_ms));
     ++stats_.authenticated;
     spdlog::debug("transport {}: {} connection with {} up", short_id(id_),
                   c->way == direction::outbound ? "outbound" : "inbound", short_id(id));
@@ -419,15 +579,11 @@ struct tls_transport::impl {
     if (c->way == direction::outbound) {
       peer.backoff_ms = 0;
     } else {
-      auto older = std::exchange(peer.inbound, c);
-      if (older) {
-        ++stats_.superseded;
-        close(older, "superseded by a newer connection");
-      }
+      assert(!peer.inbound); // admit_caller closed an older one
+      peer.inbound = c;
     }
     start_read(c);
-    // `older` was no longer registered, so closing it erased nothing.
-    service(id, peers_.at(id));
+    service(id, peer);
   }
 
   void arm_deadline(const connection_pointer& c, milliseconds after) {
@@ -444,6 +600,11 @@ struct tls_transport::impl {
     if (!c->established) {
       ++stats_.handshake_failures;
       close(c, "handshake timed out");
+      return;
+    }
+    if (c->awaiting_first_frame && !known_.contains(c->peer)) {
+      ++stats_.first_frame_timeouts;
+      close(c, "no frame since the handshake");
       return;
     }
     const auto idle_until = c->last_activity + milliseconds(options_.idle_timeout_ms);
@@ -526,6 +687,8 @@ struct tls_transport::impl {
       }
       ++stats_.frames_in;
       stats_.bytes_in += limits::frame_header_bytes + c->body_bytes;
+      if (std::exchange(c->awaiting_first_frame, false))
+        arm_deadline(c, milliseconds(options_.idle_timeout_ms)); // replaces the first frame's
     }
     on_inbound_(world::inbound{c->peer, std::move(*message)});
     // The callback cannot close `c` (only this thread does, and `stop` may not be
@@ -610,6 +773,8 @@ struct tls_transport::impl {
                   short_id(c->peer), reason);
     abort_socket(*c);
     connections_.erase(c);
+    if (in_handshake(*c))
+      --stats_.handshakes_open;
     stats_.connections_open = connections_.size();
     if (stopping_ || !(c->established || c->way == direction::outbound))
       return;
@@ -683,7 +848,7 @@ struct tls_transport::impl {
   caf::expected<tls_identity> identity_;
   core::node_id id_;
   core::random_generator random_; // io thread only
-  std::unordered_set<core::node_id, core::hash256_hasher> allowed_;
+  id_set allowed_;
   asio::ssl::context tls_{asio::ssl::context::tls};
   asio::io_context io_{1};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
@@ -699,6 +864,8 @@ struct tls_transport::impl {
   std::size_t addresses_count_ = 0;
   std::size_t queued_bytes_ = 0; // in every peer's queue
   std::unordered_set<connection_pointer> connections_;
+  id_set known_;
+  std::uint64_t accept_serial_ = 0; // io thread only
   transport_stats stats_;
 };
 
@@ -736,6 +903,10 @@ void tls_transport::send(const core::node_id& to, wire::message message) {
   core::byte_buffer frame;
   wire::encode_frame(message, frame);
   impl_->enqueue(to, std::move(frame));
+}
+
+caf::error tls_transport::set_known_peers(const std::vector<core::node_id>& peers) {
+  return impl_->set_known_peers(peers);
 }
 
 transport_stats tls_transport::stats() const {

@@ -4,10 +4,16 @@
 // header, a body that does not decode, plain-text garbage, a TLS 1.2 client, a peer
 // outside the allow-list) are closed and counted while an honest peer on the same
 // server keeps talking; an idle connection closes and the next send dials again; a
-// full send queue drops and counts; and a sender reconnects after its peer restarts
-// on the same port. Hostile clients are driven by hand with a
-// deadline on every step; every wait polls with a deadline of a few seconds, so a
-// broken transport fails the test instead of hanging it.
+// full send queue drops and counts; a sender reconnects after its peer restarts
+// on the same port; and strangers cannot crowd out known peers: silent sockets and
+// TLS callers with throwaway keys, beyond every limit, leave a known peer able to
+// connect and talk (a newer handshake closes the oldest, a known peer closes the
+// unknown caller idle longest), unknown callers are held to their share and to a few
+// per address, and a silent one is dropped after its handshake. Distinct caller
+// addresses are loopback ones (127.0.0.2, ...), bound as the client's source.
+// Hostile clients are driven by hand with a deadline on every step; every wait polls
+// with a deadline of a few seconds, so a broken transport fails the test instead of
+// hanging it.
 #include "node/tls_transport.hpp"
 
 #include <array>
@@ -30,6 +36,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "actors/core/codec.hpp"
 #include "actors/core/error.hpp"
 #include "node/tls_identity.hpp"
 #include "tests/support/keys.hpp"
@@ -125,9 +132,17 @@ public:
     : context_(make_context(keys, version)), stream_(io_, context_) {
   }
 
-  error_code connect(std::uint16_t port) {
+  /// From `source`, a loopback address: callers from distinct addresses on one host.
+  error_code connect(std::uint16_t port, const char* source = "127.0.0.1") {
     const tcp::endpoint server{asio::ip::make_address("127.0.0.1"), port};
-    return run([&](auto done) { stream_.lowest_layer().async_connect(server, done); });
+    auto& socket = stream_.lowest_layer();
+    error_code ec;
+    socket.open(tcp::v4(), ec);
+    if (!ec)
+      socket.bind(tcp::endpoint{asio::ip::make_address(source), 0}, ec);
+    if (ec)
+      return ec;
+    return run([&](auto done) { socket.async_connect(server, done); });
   }
   error_code handshake() {
     return run([&](auto done) { stream_.async_handshake(asio::ssl::stream_base::client, done); });
@@ -433,4 +448,205 @@ TEST_CASE("a sender reconnects after its peer restarts on the same port", "[tls]
   CHECK(second_inbox.at(0).from == sender->id());
   CHECK(ping_nonce(second_inbox.at(0)) >= 3);
   CHECK(sender->stats().dialed >= 3);
+}
+
+namespace {
+
+/// Strangers held open by the test: each a socket that connected and, for `tls`,
+/// finished its handshake with a throwaway key, and then sends nothing.
+class crowd {
+public:
+  /// Connects `count` strangers from `source`; returns how many connected.
+  std::size_t add(std::uint16_t port, const char* source, std::size_t count, bool tls) {
+    std::size_t connected = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      REQUIRE(next_key_ < 250);
+      auto client = std::make_unique<raw_client>(key_of(next_key_++));
+      if (client->connect(port, source))
+        continue;
+      if (tls && client->handshake())
+        continue;
+      clients_.push_back(std::move(client));
+      ++connected;
+    }
+    return connected;
+  }
+  raw_client& at(std::size_t index) {
+    return *clients_.at(index);
+  }
+
+private:
+  std::uint8_t next_key_ = 100; // keys 100 and up: never a test's named node
+  std::vector<std::unique_ptr<raw_client>> clients_;
+};
+
+/// Limits small enough to exceed by hand, and timeouts long enough that nothing is
+/// dropped by time while a test runs: what makes room is the limits alone.
+transport_options crowded_options() {
+  auto options = test_options();
+  options.connections_max = 8;
+  options.unknown_connections_max = 8;
+  options.inbound_handshakes_max = 4;
+  options.connections_per_address_max = 3;
+  options.inbound_handshake_timeout_ms = 30'000;
+  options.first_frame_timeout_ms = 30'000;
+  return options;
+}
+
+/// A ping frame as a transport would send it.
+core::byte_buffer ping_frame(std::uint64_t nonce) {
+  core::byte_buffer frame;
+  wire::encode_frame(wire::message{wire::ping{nonce}}, frame);
+  return frame;
+}
+
+} // namespace
+
+TEST_CASE("a known peer connects and talks while strangers hold more than every slot", "[tls]") {
+  inbox known_inbox, server_inbox;
+  const auto known_keys = key_of(1);
+  const auto server_keys = key_of(2);
+  auto server = started(server_keys, server_inbox, crowded_options());
+  REQUIRE(!server->set_known_peers({known_keys.public_key()}));
+  const auto port = server->listening_port();
+  crowd strangers;
+
+  // Ten TLS callers for eight slots, at most three per address: eight are admitted.
+  REQUIRE(strangers.add(port, "127.0.0.2", 3, true) == 3);
+  REQUIRE(strangers.add(port, "127.0.0.3", 3, true) == 3);
+  REQUIRE(strangers.add(port, "127.0.0.4", 3, true) == 3);
+  REQUIRE(strangers.add(port, "127.0.0.5", 1, true) == 1);
+  REQUIRE(eventually([&] {
+    const auto stats = server->stats();
+    return stats.authenticated + stats.refused_unknown_max == 10;
+  }));
+  CHECK(server->stats().authenticated == 8);
+  CHECK(server->stats().refused_unknown_max == 2);
+
+  // Eight silent sockets for four handshake places, three of them from the known
+  // peer's own address: the oldest are closed as newer ones come.
+  REQUIRE(strangers.add(port, "127.0.0.1", 3, false) == 3);
+  REQUIRE(strangers.add(port, "127.0.0.6", 5, false) == 5);
+  REQUIRE(eventually([&] { return server->stats().accepted == 18; }));
+  auto stats = server->stats();
+  CHECK(stats.evicted_handshakes == 4);
+  CHECK(stats.handshakes_open == 4);
+  CHECK(stats.connections_open == 8 + 4);
+
+  auto known = started(known_keys, known_inbox);
+  point_at(*known, *server);
+  exchange(*known, known_inbox, *server, server_inbox, 7);
+  stats = server->stats();
+  CHECK(stats.evicted_for_known == 1);
+  CHECK(stats.evicted_handshakes == 5);
+  CHECK(stats.connections_open <= 8 + 4);
+  CHECK(known->stats().dialed == 1);
+}
+
+TEST_CASE("unknown callers get their share of the slots and known peers the rest", "[tls]") {
+  inbox known_inbox, server_inbox;
+  const auto known_keys = key_of(1);
+  const auto server_keys = key_of(2);
+  auto options = crowded_options();
+  options.connections_max = 5;
+  options.unknown_connections_max = 3;
+  options.connections_per_address_max = 8;
+  auto server = started(server_keys, server_inbox, options);
+  REQUIRE(!server->set_known_peers({known_keys.public_key()}));
+  crowd strangers;
+
+  REQUIRE(strangers.add(server->listening_port(), "127.0.0.1", 5, true) == 5);
+  REQUIRE(eventually([&] {
+    const auto stats = server->stats();
+    return stats.authenticated + stats.refused_unknown_max == 5;
+  }));
+  CHECK(server->stats().authenticated == 3);
+  CHECK(server->stats().refused_unknown_max == 2);
+  CHECK(server->stats().connections_open == 3);
+
+  auto known = started(known_keys, known_inbox);
+  point_at(*known, *server);
+  exchange(*known, known_inbox, *server, server_inbox, 1);
+  CHECK(server->stats().evicted_for_known == 0);
+  CHECK(server->stats().connections_open == 4);
+
+  const std::vector<core::node_id> too_many(tls_transport::known_peers_max + 1);
+  const auto error = server->set_known_peers(too_many);
+  CHECK(core::describe(error).find("known_peers_full") != std::string::npos);
+}
+
+TEST_CASE("unknown callers are held to a few per address", "[tls]") {
+  inbox server_inbox;
+  const auto server_keys = key_of(2);
+  auto options = crowded_options();
+  options.connections_per_address_max = 2;
+  options.inbound_handshakes_max = 6;
+  auto server = started(server_keys, server_inbox, options);
+  const auto port = server->listening_port();
+  crowd strangers;
+
+  REQUIRE(strangers.add(port, "127.0.0.1", 3, true) == 3);
+  REQUIRE(eventually([&] {
+    const auto stats = server->stats();
+    return stats.authenticated + stats.refused_address_max == 3;
+  }));
+  CHECK(server->stats().authenticated == 2);
+  CHECK(server->stats().refused_address_max == 1);
+  CHECK(strangers.at(2).closed_by_server(true));
+
+  // Another address has its own share, and an admitted stranger is served.
+  REQUIRE(strangers.add(port, "127.0.0.2", 1, true) == 1);
+  REQUIRE(!strangers.at(3).write_tls(ping_frame(5)));
+  REQUIRE(server_inbox.wait_for(1));
+  CHECK(server_inbox.at(0).from == key_of(103).public_key());
+  CHECK(ping_nonce(server_inbox.at(0)) == 5);
+
+  // Silent sockets too: the third from one address closes the first.
+  REQUIRE(strangers.add(port, "127.0.0.3", 3, false) == 3);
+  REQUIRE(eventually([&] { return server->stats().accepted == 7; }));
+  CHECK(server->stats().evicted_handshakes == 1);
+  CHECK(server->stats().handshakes_open == 2);
+  CHECK(strangers.at(4).closed_by_server(false));
+}
+
+TEST_CASE("a silent stranger is dropped soon after its handshake, a silent socket before",
+          "[tls]") {
+  inbox server_inbox;
+  const auto server_keys = key_of(2);
+  auto options = test_options();
+  options.inbound_handshake_timeout_ms = 200;
+  options.first_frame_timeout_ms = 200;
+  auto server = started(server_keys, server_inbox, options);
+  crowd strangers;
+
+  REQUIRE(strangers.add(server->listening_port(), "127.0.0.1", 1, true) == 1);
+  REQUIRE(strangers.add(server->listening_port(), "127.0.0.1", 1, false) == 1);
+  // closed_by_server waits 3 s for each read: far beyond the 200 ms allowed.
+  CHECK(strangers.at(0).closed_by_server(true));
+  CHECK(strangers.at(1).closed_by_server(false));
+  const auto stats = server->stats();
+  CHECK(stats.first_frame_timeouts == 1);
+  CHECK(stats.handshake_failures == 1);
+  CHECK(stats.connections_open == 0);
+}
+
+TEST_CASE("a dial closes an unknown caller when every slot is taken", "[tls]") {
+  inbox known_inbox, node_inbox;
+  const auto known_keys = key_of(1);
+  const auto node_keys = key_of(2);
+  auto options = crowded_options();
+  options.connections_max = 2;
+  options.unknown_connections_max = 2;
+  auto node = started(node_keys, node_inbox, options);
+  auto known = started(known_keys, known_inbox);
+  crowd strangers;
+  REQUIRE(strangers.add(node->listening_port(), "127.0.0.1", 2, true) == 2);
+  REQUIRE(eventually([&] { return node->stats().authenticated == 2; }));
+
+  point_at(*node, *known);
+  node->send(known->id(), wire::ping{3});
+  REQUIRE(known_inbox.wait_for(1));
+  CHECK(known_inbox.at(0).from == node->id());
+  CHECK(node->stats().evicted_for_known == 1);
+  CHECK(node->stats().refused_connections_max == 0);
 }

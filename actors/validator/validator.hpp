@@ -102,7 +102,8 @@ constexpr world::message_set validator_messages =
                        wire::chain_block_request, wire::chain_block_response, wire::chain_query>();
 
 /// What a validator reports to an observer after each commit (the simulator checks
-/// safety and the economics with it; the real node leaves the observer empty).
+/// safety and the economics with it; the real node ranks its transport's peers by the
+/// registrations in the state).
 struct commit_report {
   const rules::state& state; // after the block
   const rules::block& block;
