@@ -291,6 +291,10 @@ std::string read_file(const std::string& path) {
     throw single_error(path, YAML::Mark::null_mark(), "cannot read the file: it does not exist");
   if (std::filesystem::is_directory(status))
     throw single_error(path, YAML::Mark::null_mark(), "cannot read the file: it is a directory");
+  // A FIFO with no writer would block the open forever, and a device may never end.
+  if (!std::filesystem::is_regular_file(status))
+    throw single_error(path, YAML::Mark::null_mark(),
+                       "cannot read the file: it is not a regular file (a FIFO, socket or device)");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw single_error(path, YAML::Mark::null_mark(),

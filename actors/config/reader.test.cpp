@@ -4,6 +4,7 @@
 // in, canonical units, and a fixed point when read again). A seeded mutation loop
 // checks that no input escapes as anything but a config_exception.
 #include "actors/config/reader.hpp"
+#include "tests/support/temporary_folder.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -12,17 +13,18 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 using namespace std::chrono_literals;
 using stakecast::config::bandwidth_bps;
+using stakecast::config::config_error;
+using stakecast::config::config_exception;
 using stakecast::config::document_reader;
 using stakecast::config::node_reader;
 using stakecast::config::ratio;
-using stakecast::config::config_error;
-using stakecast::config::config_exception;
 using stakecast::config::size_bytes;
 using std::chrono::nanoseconds;
 
@@ -366,6 +368,17 @@ TEST_CASE("parse errors and empty files and other unreadable files are errors", 
                     "/nonexistent/s.yaml: cannot read the file: it does not exist");
   CHECK_THROWS_WITH(document_reader::load_file("/tmp"),
                     "/tmp: cannot read the file: it is a directory");
+}
+
+TEST_CASE("a FIFO given as a file is refused without waiting for a writer", "[reader]") {
+  const stakecast::test::temporary_folder folder("reader-fifo",
+                                                 stakecast::test::temporary_folder::made::yes);
+  const auto fifo = folder.path / "scenario.yaml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(
+      document_reader::load_file(fifo.string()),
+      fifo.string() +
+          ": cannot read the file: it is not a regular file (a FIFO, socket or device)");
 }
 
 TEST_CASE("files are read from disk", "[reader]") {
