@@ -540,8 +540,14 @@ void add_devnet(CLI::App& app, int& exit_code) {
   up->add_option("--viewers", options->viewers, "Viewer-only nodes")
       ->check(CLI::Range(0u, devnet_options::nodes_max))
       ->capture_default_str();
+  up->add_option("--base-port", options->base_port,
+                 "When the devnet is made: node i listens on BASE+2(i-1), its gateway on the "
+                 "next port (default: free ports)");
   up->callback(guarded(exit_code, [&, options, dir] {
     options->dir = *dir;
+    if (options->base_port != 0 && !devnet_nodes(*dir).empty())
+      std::fprintf(stderr, "note: %s holds a devnet already: it keeps its ports, --base-port is ignored\n",
+                   dir->c_str());
     options->executable = std::filesystem::read_symlink("/proc/self/exe");
     auto nodes = devnet_up(*options);
     if (!nodes)

@@ -61,6 +61,20 @@ result<std::uint16_t> free_port(std::set<std::uint16_t>& taken) {
       fmt::format("no free port on 127.0.0.1 between {} and {} after 256 tries", begin, end - 1));
 }
 
+/// Port `offset` of a devnet made from `base`: free on loopback now, or what is wrong.
+result<std::uint16_t> fixed_port(std::uint16_t base, std::uint32_t offset) {
+  const auto port = static_cast<std::uint16_t>(base + offset);
+  boost::asio::io_context io;
+  boost::system::error_code error;
+  boost::asio::ip::tcp::acceptor acceptor(io);
+  const boost::asio::ip::tcp::endpoint where{boost::asio::ip::make_address("127.0.0.1"), port};
+  if (acceptor.open(where.protocol(), error) || acceptor.bind(where, error))
+    return result<std::uint16_t>::failure(
+        fmt::format("port {} on 127.0.0.1 (base port {} + {}) is not free: {}", port, base,
+                    offset, error.message()));
+  return result<std::uint16_t>::success(port);
+}
+
 fs::path home_of(const fs::path& dir, std::uint32_t index) {
   return dir / fmt::format("node-{}", index);
 }
@@ -118,8 +132,8 @@ std::string make_devnet(const devnet_options& options) {
       return "OpenSSL refused a new key";
     seeds.push_back(*seed.value);
     ids.push_back(key->public_key());
-    auto listen = free_port(ports);
-    auto gateway = free_port(ports);
+    auto listen = options.base_port ? fixed_port(options.base_port, 2 * i) : free_port(ports);
+    auto gateway = options.base_port ? fixed_port(options.base_port, 2 * i + 1) : free_port(ports);
     if (!listen || !gateway)
       return listen ? gateway.error : listen.error;
     auto& config = configs[i];
@@ -227,28 +241,50 @@ result<int> start_node_process(const fs::path& executable, const home_folder& ho
   return out::success(pid);
 }
 
+namespace {
+
+/// A node stopped by SIGKILL leaves these; nothing may use them once it is gone (the
+/// token would let whoever reads it call the next process's API before it makes its own).
+void remove_leftovers(const home_folder& home) {
+  std::error_code ignored;
+  fs::remove(home.pid_file(), ignored);
+  fs::remove(home.api_token_file(), ignored);
+}
+
+} // namespace
+
 std::string stop_node_process(const home_folder& home, std::chrono::milliseconds timeout) {
   const int pid = running_pid(home);
-  if (pid == 0)
+  if (pid == 0) {
+    remove_leftovers(home);
     return {};
+  }
   ::kill(pid, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (alive(pid) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(poll_interval / 4);
-  if (!alive(pid))
-    return {};
-  ::kill(pid, SIGKILL);
-  for (int i = 0; i < 50 && alive(pid); ++i)
-    std::this_thread::sleep_for(poll_interval / 4);
-  return alive(pid) ? fmt::format("node {} (pid {}) did not stop", home.root.string(), pid) : "";
+  if (alive(pid)) {
+    ::kill(pid, SIGKILL);
+    for (int i = 0; i < 50 && alive(pid); ++i)
+      std::this_thread::sleep_for(poll_interval / 4);
+    if (alive(pid))
+      return fmt::format("node {} (pid {}) did not stop", home.root.string(), pid);
+  }
+  remove_leftovers(home);
+  return {};
 }
 
 result<std::vector<devnet_node>> devnet_up(const devnet_options& options) {
   using out = result<std::vector<devnet_node>>;
-  if (options.validators == 0 ||
-      options.validators + options.masternodes + options.viewers > devnet_options::nodes_max)
+  const auto count = options.validators + options.masternodes + options.viewers;
+  if (options.validators == 0 || count > devnet_options::nodes_max)
     return out::failure(fmt::format("a devnet has 1 to {} nodes and at least one validator",
                                     devnet_options::nodes_max));
+  if (options.base_port != 0 && (options.base_port < 1024 || options.base_port + 2 * count - 1 > 65535))
+    return out::failure(fmt::format("base port {}: the {} nodes need ports {} to {}, which must lie "
+                                    "in 1024-65535",
+                                    options.base_port, count, options.base_port,
+                                    options.base_port + 2 * count - 1));
   if (devnet_nodes(options.dir).empty())
     if (auto problem = make_devnet(options); !problem.empty())
       return out::failure(problem);

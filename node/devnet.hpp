@@ -8,13 +8,16 @@
 //
 // The first `validators` nodes are validators, the next `masternodes` masternodes
 // (each staked in the genesis, its endpoint its listening address), the rest viewers
-// only; every node is also a viewer. Every node lists every other as a peer. Ports are free ports the OS
-// handed out when the devnet was made, on 127.0.0.1 only.
+// only; every node is also a viewer. Every node lists every other as a peer. Ports are on
+// 127.0.0.1 only, fixed when the devnet is made: with `base_port`, node i listens on
+// base_port + 2(i-1) and serves its gateway on the next port; without, on free ports
+// picked below the ephemeral range.
 //
 // `up` makes the folder when it holds no devnet yet (or starts the nodes of an
 // existing one), starts every node that is not running, and waits, bounded, until
 // each answers on its gateway. `down` stops them: SIGTERM, then SIGKILL after a
-// bounded wait. Processes are only ever signalled by the pid their own node wrote.
+// bounded wait, and removes what a stopped node leaves behind (its pid file and api
+// token). Processes are only ever signalled by the pid their own node wrote.
 //
 // Not thread-safe: one command at a time per folder.
 #pragma once
@@ -39,6 +42,9 @@ struct devnet_options {
   /// Viewer-only nodes.
   std::uint32_t viewers = 1;
   std::chrono::milliseconds block_interval{1000};
+  /// The first of the 2 ports per node, when the devnet is made; 0: free ports. An
+  /// existing devnet keeps the ports it was made with.
+  std::uint16_t base_port = 0;
   /// How long `up` waits for every node to answer.
   std::chrono::milliseconds start_timeout{30'000};
   /// The `stakecast` executable that runs each node.
@@ -66,7 +72,8 @@ std::string devnet_down(const std::filesystem::path& dir, std::chrono::milliseco
 result<int> start_node_process(const std::filesystem::path& executable, const home_folder& home);
 /// The pid in the home's pid file when that process is alive, else 0.
 int running_pid(const home_folder& home);
-/// SIGTERM, then SIGKILL after `timeout`; waits until the process is gone (bounded).
+/// SIGTERM, then SIGKILL after `timeout`; waits until the process is gone (bounded),
+/// then removes the home's pid file and api token.
 std::string stop_node_process(const home_folder& home, std::chrono::milliseconds timeout);
 
 } // namespace stakecast::node

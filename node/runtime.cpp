@@ -724,6 +724,7 @@ int run_node(const home_folder& home) {
   started.value->reset();
   std::error_code ignored;
   std::filesystem::remove(home.pid_file(), ignored);
+  std::filesystem::remove(home.api_token_file(), ignored); // the next start makes a new one
   return 0;
 }
 

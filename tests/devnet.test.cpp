@@ -26,6 +26,9 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include "node/devnet.hpp"
 #include "node/http_client.hpp"
 #include "tests/support/devnet.hpp"
@@ -77,6 +80,24 @@ double counter_of(const node::devnet_node& n, const std::string& name) {
   const auto& text = reply.value->body;
   const auto at = text.find("\n" + name + " ");
   return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+}
+
+/// A port free on loopback, with the next one free too, below the range the OS draws
+/// outgoing ports from (so no connection takes it before the node binds it).
+std::uint16_t free_port_pair() {
+  boost::asio::io_context io;
+  const auto loopback = boost::asio::ip::make_address("127.0.0.1");
+  for (std::uint16_t port = 20'000 + static_cast<std::uint16_t>(::getpid() % 5'000 * 2);
+       port < 32'000; port += 2) {
+    boost::system::error_code error;
+    boost::asio::ip::tcp::acceptor first(io), second(io);
+    if (!first.open(boost::asio::ip::tcp::v4(), error) &&
+        !first.bind({loopback, port}, error) && !second.open(boost::asio::ip::tcp::v4(), error) &&
+        !second.bind({loopback, static_cast<std::uint16_t>(port + 1)}, error))
+      return port;
+  }
+  FAIL("no two free ports on 127.0.0.1 between 20000 and 32000");
+  return 0;
 }
 
 } // namespace
@@ -137,8 +158,57 @@ TEST_CASE("a devnet of real processes commits blocks and moves tokens and surviv
   const auto down = run(fmt::format("devnet down --dir {}", dir.string()));
   INFO(down.text);
   CHECK(down.exit_code == 0);
-  for (const auto& n : node::devnet_nodes(dir))
+  for (const auto& n : node::devnet_nodes(dir)) {
     CHECK(n.pid == 0);
+    CHECK_FALSE(fs::exists(n.home.api_token_file()));
+  }
+}
+
+TEST_CASE("devnet up takes the ports it is told and names one that is taken", "[node][devnet]") {
+  const auto dir = fs::temp_directory_path() / fmt::format("stakecast-devnet-ports-{}", ::getpid());
+  fs::remove_all(dir);
+  devnet_guard guard{dir};
+
+  // A port held by this test: the devnet must refuse it, by number, and make nothing.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor held(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const auto taken = held.local_endpoint().port();
+  const auto refused = run(fmt::format("devnet up --dir {} --validators 1 --masternodes 0 "
+                                       "--viewers 0 --base-port {}",
+                                       dir.string(), taken));
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.text, Catch::Contains(fmt::format("port {} on 127.0.0.1", taken)));
+  CHECK(node::devnet_nodes(dir).empty());
+
+  const auto too_high = run(fmt::format("devnet up --dir {} --validators 4 --base-port 65530",
+                                        dir.string()));
+  CHECK(too_high.exit_code == 1);
+  CHECK_THAT(too_high.text, Catch::Contains("must lie in 1024-65535"));
+
+  // Free ports below the ephemeral range (which outgoing connections draw from): the
+  // one node listens on the base port and serves its gateway on the next one.
+  held.close();
+  const auto base = free_port_pair();
+  const auto up = run(fmt::format("devnet up --dir {} --validators 1 --masternodes 0 --viewers 0 "
+                                  "--base-port {}",
+                                  dir.string(), base));
+  INFO(up.text);
+  REQUIRE(up.exit_code == 0);
+  const auto nodes = node::devnet_nodes(dir);
+  REQUIRE(nodes.size() == 1);
+  CHECK(nodes[0].config.listen.port == base);
+  REQUIRE(nodes[0].config.gateway);
+  CHECK(nodes[0].config.gateway->port == base + 1);
+  CHECK(fs::exists(nodes[0].home.api_token_file()));
+
+  // A node killed with SIGKILL leaves its pid file and api token; down removes both.
+  REQUIRE(::kill(nodes[0].pid, SIGKILL) == 0);
+  REQUIRE(eventually([&] { return node::devnet_nodes(dir)[0].pid == 0; }, 10s));
+  CHECK(fs::exists(nodes[0].home.api_token_file()));
+  const auto down = run(fmt::format("devnet down --dir {}", dir.string()));
+  CHECK(down.exit_code == 0);
+  CHECK_FALSE(fs::exists(nodes[0].home.api_token_file()));
+  CHECK_FALSE(fs::exists(nodes[0].home.pid_file()));
 }
 
 TEST_CASE("validators restarted one at a time on a stalled chain sign nothing conflicting",
