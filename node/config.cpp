@@ -89,6 +89,11 @@ node_config read(config::document_reader document) {
                                .value;
   if (out.map_size_max_bytes < out.map_size_bytes)
     store.error_at("map_size_max", "must be at least map_size");
+  if (store.has("chain_reserve")) {
+    out.chain_reserve_bytes = store.optional<config::size_bytes>("chain_reserve", {0}).value;
+    if (*out.chain_reserve_bytes >= out.map_size_max_bytes / 2)
+      store.error_at("chain_reserve", "must be below half of map_size_max");
+  }
 
   auto transport = root.optional_section("transport");
   out.connections_max =
@@ -193,8 +198,10 @@ std::string to_yaml(const node_config& c) {
   out << YAML::Key << "tick" << YAML::Value << duration(c.tick) << YAML::EndMap;
   out << YAML::Key << "store" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "map_size" << YAML::Value << config::format_size({c.map_size_bytes});
-  out << YAML::Key << "map_size_max" << YAML::Value << config::format_size({c.map_size_max_bytes})
-      << YAML::EndMap;
+  out << YAML::Key << "map_size_max" << YAML::Value << config::format_size({c.map_size_max_bytes});
+  if (c.chain_reserve_bytes)
+    out << YAML::Key << "chain_reserve" << YAML::Value << config::format_size({*c.chain_reserve_bytes});
+  out << YAML::EndMap;
   out << YAML::Key << "transport" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "connections_max" << YAML::Value << c.connections_max;
   out << YAML::Key << "unknown_connections_max" << YAML::Value << c.unknown_connections_max;

@@ -11,7 +11,7 @@
 //   peers:                          # nodes to connect to: their id (public key) and address
 //     - {id: 3b6a...e1, address: 127.0.0.1:7701}
 //   chain: {block_interval: 1s, tick: 1s}
-//   store: {map_size: 64MiB, map_size_max: 64GiB}
+//   store: {map_size: 64MiB, map_size_max: 64GiB, chain_reserve: 256MiB}
 //   transport: {connections_max: 128, unknown_connections_max: 96, inbound_handshakes_max: 16,
 //               connections_per_address_max: 8, handshake_timeout: 5s,
 //               inbound_handshake_timeout: 2s, first_frame_timeout: 2s, idle_timeout: 60s}
@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,6 +73,13 @@ struct node_config {
 
   std::uint64_t map_size_bytes = 64ull << 20;
   std::uint64_t map_size_max_bytes = 64ull << 30;
+  /// The store's last bytes kept for the chain (lmdb_store.hpp, "Reserve"); unset:
+  /// chain_reserve_default_bytes, at most an eighth of map_size_max.
+  std::optional<std::uint64_t> chain_reserve_bytes;
+  static constexpr std::uint64_t chain_reserve_default_bytes = 256ull << 20;
+  std::uint64_t chain_reserve() const {
+    return chain_reserve_bytes.value_or(std::min(chain_reserve_default_bytes, map_size_max_bytes / 8));
+  }
 
   // The transport's slots and timeouts (node/tls_transport.hpp, transport_options).
   std::uint32_t connections_max = 128;

@@ -49,6 +49,7 @@ TEST_CASE("a node config reads back what to_yaml wrote", "[node][config]") {
   config.connections_per_address_max = 3;
   config.inbound_handshake_timeout = std::chrono::milliseconds(1500);
   config.first_frame_timeout = std::chrono::milliseconds(750);
+  config.chain_reserve_bytes = 32ull << 20;
   const auto read = node::parse_node_config(node::to_yaml(config), "written.yaml");
   CHECK_FALSE(read.validator);
   CHECK(read.masternode);
@@ -66,6 +67,11 @@ TEST_CASE("a node config reads back what to_yaml wrote", "[node][config]") {
   CHECK(read.connections_per_address_max == config.connections_per_address_max);
   CHECK(read.inbound_handshake_timeout == config.inbound_handshake_timeout);
   CHECK(read.first_frame_timeout == config.first_frame_timeout);
+  CHECK(read.chain_reserve() == 32ull << 20);
+  // Unset, the reserve follows the map's limit: 256 MiB, at most an eighth of it.
+  CHECK(node::node_config{}.chain_reserve() == 256ull << 20);
+  CHECK(node::parse_node_config("store: {map_size: 4MiB, map_size_max: 64MiB}\n", "c.yaml")
+            .chain_reserve() == 8ull << 20);
 }
 
 TEST_CASE("a node config names its mistakes by line and key", "[node][config]") {
@@ -83,6 +89,8 @@ TEST_CASE("a node config names its mistakes by line and key", "[node][config]") 
              Contains("transport.unknown_connections_max") && Contains("at most connections_max"));
   CHECK_THAT(error_of("transport: {connections_per_address_max: 0}\n"),
              Contains("transport.connections_per_address_max"));
+  CHECK_THAT(error_of("store: {map_size: 4MiB, map_size_max: 64MiB, chain_reserve: 32MiB}\n"),
+             Contains("store.chain_reserve") && Contains("below half of map_size_max"));
   CHECK(error_of("roles: [viewer]\n").empty());
 }
 

@@ -11,6 +11,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "actors/core/error.hpp"
 
@@ -24,6 +25,8 @@ constexpr std::chrono::seconds store_timeout{10};
 constexpr std::chrono::seconds placement_timeout{5};
 /// Decoded manifests of stored contents kept at hand.
 constexpr std::size_t manifests_cached_max = 1024;
+/// Uploads begun and not published that a failure may remove again.
+constexpr std::size_t uploads_max = 1024;
 /// A read waiting for a segment more than this many past where the session last
 /// started or sought (or before it) seeks there: the playhead moves at play speed, so
 /// a reader faster than that (`stakecast get`, a browser filling its buffer) brings it
@@ -238,6 +241,10 @@ struct content_service::state {
   std::map<core::content_id, std::shared_ptr<session>> sessions;
   std::map<core::content_id, std::shared_ptr<const core::manifest>> manifests; // stored ones
   std::set<core::content_id> hosted; // placed on this masternode: never a session
+  /// Manifests put through the API that were not stored before and are not published
+  /// yet: what a failed upload may remove again. At most uploads_max: an upload begun
+  /// beyond them is simply kept on the store when it fails.
+  std::set<core::content_id> uploads;
   std::uint64_t next_nonce = 0;
   bool stopped = false;
   std::condition_variable reaper_wake;
@@ -481,11 +488,40 @@ api_response content_service::put_manifest(const std::string& encoded) {
   if (auto invalid = core::validate(*manifest))
     return error_response(400, "an invalid manifest: " + core::describe(invalid));
   const auto id = core::id_of(*manifest);
+  const bool fresh = !stored_manifest(id);
   if (auto error = store_through(state_->system, state_->storage, storage::put_manifest_atom::value,
                                  id, core::byte_buffer(bytes.begin(), bytes.end()));
       !error.empty())
     return error_response(507, "cannot store the manifest: " + error);
+  if (fresh) {
+    std::lock_guard lock(state_->mutex);
+    if (state_->uploads.size() < uploads_max)
+      state_->uploads.insert(id);
+  }
   return {201, {{"content", id.to_hex()}, {"segments", manifest->segments.size()}}};
+}
+
+std::string content_service::abandon_upload(const core::content_id& content) {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->uploads.erase(content) == 0)
+      return "what the node held of it before stays";
+    state_->manifests.erase(content);
+  }
+  std::string outcome;
+  caf::scoped_actor self{state_->system};
+  self->request(state_->storage, store_timeout, storage::drop_content_atom::value, content)
+      .receive(
+          [&](std::uint32_t removed) {
+            outcome = fmt::format("the upload was abandoned and its {} stored entries removed; "
+                                  "publish it again once there is room",
+                                  removed);
+          },
+          [&](const caf::error& e) {
+            outcome = "removing what the upload stored failed too: " + core::describe(e);
+          });
+  spdlog::warn("upload of {}: {}", content.to_hex(), outcome);
+  return outcome;
 }
 
 api_response content_service::put_segment(const core::content_id& content, std::uint32_t index,
@@ -504,7 +540,8 @@ api_response content_service::put_segment(const core::content_id& content, std::
                                  content, index,
                                  wire::payload::materialized(core::byte_buffer(view.begin(), view.end())));
       !error.empty())
-    return error_response(507, fmt::format("cannot store segment {}: {}", index, error));
+    return error_response(507, fmt::format("cannot store segment {}: {}; {}", index, error,
+                                           abandon_upload(content)));
   return {200, {{"content", content.to_hex()}, {"segment", index}}};
 }
 
@@ -516,6 +553,10 @@ api_response content_service::finish_publish(const core::content_id& content) {
     if (!state_->context.storage->get(storage::segment_key(content, i)))
       return error_response(409, fmt::format("segment {} of {} is not stored yet", i,
                                              manifest->segments.size()));
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->uploads.erase(content); // published: no failure removes it any more
+  }
   caf::anon_send(state_->masternode, peer::publish_atom::value, *manifest);
   return {200, {{"content", content.to_hex()}, {"published", true}}};
 }

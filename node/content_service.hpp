@@ -7,7 +7,9 @@
 // then `finish_publish`, which checks that every segment is on the store and hands the
 // content to the node's masternode actor as a whole, published one (`publish_atom`).
 // Every call answers once its write is committed, so an acknowledged segment survives
-// a kill -9. The chain learns of the content from the publish transaction the CLI signs.
+// a kill -9. A segment the store refuses (507: full) abandons the upload: the manifest
+// and segments it stored are removed, unless the node held the content before the
+// upload began or it was published. The chain learns of the content from the publish transaction the CLI signs.
 //
 // Playing (`content_source`): a content whose manifest and segment the store holds (the
 // publisher's, or a masternode's) is read from the store. Any other is played through a
@@ -116,6 +118,8 @@ public:
 private:
   std::shared_ptr<session> open_session(const core::content_id& content, std::uint32_t start);
   std::shared_ptr<const core::manifest> stored_manifest(const core::content_id& content) const;
+  /// Removes what an upload of `content` stored (see "Publishing"); says what it did.
+  std::string abandon_upload(const core::content_id& content);
 
   struct state;
   std::shared_ptr<state> state_;

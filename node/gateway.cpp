@@ -242,6 +242,11 @@ void connection::route(http::request<http::string_body>& request) {
     response.prepare_payload();
     return send(std::move(response));
   }
+  if (path == "/healthz") {
+    if (!get)
+      return method_not_allowed("GET");
+    return serve_api(request);
+  }
   if (path == "/api" || path.starts_with("/api/")) {
     if (!get && request.method() != http::verb::post)
       return method_not_allowed("GET, POST");

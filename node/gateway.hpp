@@ -12,7 +12,7 @@
 //   than `content_timeout_ms` mid-body closes the connection: the client sees a short
 //   body and asks again from where it stopped.
 // - `GET /metrics`: the text exposition (format 0.0.4) of the registry.
-// - `GET|POST /api/...`: the `api_handler`, with a JSON response.
+// - `GET|POST /api/...` and `GET /healthz`: the `api_handler`, with a JSON response.
 // Errors are JSON `{"error": "..."}`: 400 (bad content id, malformed request), 404
 // (unknown route or content), 405 with `Allow`, 413 (body over body_bytes_max), 431
 // (header over request_header_bytes_max), 416 (with `Content-Range: bytes */size`), 500

@@ -1,5 +1,6 @@
 #include "node/lmdb_store.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <set>
@@ -57,6 +58,20 @@ std::string shown(std::string_view key) {
                                  : fmt::format("'{}...'", key.substr(0, shown_max));
 }
 
+/// Pages a batch may take, counted high: each value's own pages (with its node
+/// header) and, per key, the leaf and branch pages a write copies on its path.
+std::uint64_t pages_needed(const world::store::write_batch& batch, std::uint64_t page_bytes) {
+  constexpr std::uint64_t node_header_bytes = 16;
+  constexpr std::uint64_t path_pages_per_key = 4;
+  std::uint64_t pages = 0;
+  for (const auto& operation : batch.operations) {
+    const std::uint64_t bytes =
+        operation.key.size() + (operation.value ? operation.value->size() : 0) + node_header_bytes;
+    pages += (bytes + page_bytes - 1) / page_bytes + path_pages_per_key;
+  }
+  return pages;
+}
+
 /// The registry of directories this process has open, so none is opened twice.
 struct open_directories {
   std::mutex mutex;
@@ -104,6 +119,10 @@ caf::error check(const lmdb_options& options) {
   if (options.map_growth_factor < 2)
     return make_error(lmdb_errc::bad_options, fmt::format("map_growth_factor {} must be at least 2",
                                                           options.map_growth_factor));
+  if (options.reserved_bytes >= options.map_size_max_bytes / 2)
+    return make_error(lmdb_errc::bad_options,
+                      fmt::format("reserved_bytes {} must be below half of map_size_max_bytes ({})",
+                                  options.reserved_bytes, options.map_size_max_bytes));
   if (options.databases_max == 0 || options.databases_max > lmdb_options::databases_limit)
     return make_error(lmdb_errc::bad_options,
                       fmt::format("databases_max {} must be in 1..{}", options.databases_max,
@@ -365,10 +384,17 @@ std::string lmdb_store::write(const write_batch& batch) {
     return fmt::format("too many databases: the batch needs {} more than the {} held, the limit "
                        "is {}; nothing of the batch was written",
                        created.size(), databases_.size(), options_.databases_max);
+  if (auto problem = check_room(batch); !problem.empty())
+    return refuse(std::move(problem));
   for (int attempt = 0; attempt < write_attempts_max; ++attempt) {
     const int code = try_write(batch, !created.empty());
-    if (code == 0)
+    if (code == 0) {
+      if (refusing_ && !uses_reserve(batch)) {
+        spdlog::info("LMDB store in {}: writes fit again", directory_.string());
+        refusing_ = false;
+      }
       return {};
+    }
     if (code == MDB_MAP_RESIZED) {
       adopt_map_size();
       continue;
@@ -376,15 +402,91 @@ std::string lmdb_store::write(const write_batch& batch) {
     if (code == MDB_MAP_FULL && grow_map())
       continue;
     if (code == MDB_MAP_FULL)
-      return fmt::format("store full: map size limit of {} bytes reached in {}; nothing of the "
-                         "batch was written",
-                         options_.map_size_max_bytes, directory_.string());
+      return refuse(fmt::format("store full: map size limit of {} bytes reached in {}; nothing "
+                                "of the batch was written",
+                                options_.map_size_max_bytes, directory_.string()));
     return fmt::format("store write failed in {}: {}{}; nothing of the batch was written",
                        directory_.string(), mdb_strerror(code),
                        code == MDB_PANIC ? " (the store must be reopened)" : "");
   }
   return fmt::format("store write failed in {}: no room after {} map resizes", directory_.string(),
                      write_attempts_max);
+}
+
+bool lmdb_store::uses_reserve(const write_batch& batch) const {
+  const std::string reserve = options_.reserve_database + "/";
+  return std::all_of(batch.operations.begin(), batch.operations.end(), [&](const auto& operation) {
+    return !operation.value || database_of(operation.key) == reserve;
+  });
+}
+
+std::string lmdb_store::check_room(const write_batch& batch) {
+  if (options_.reserved_bytes == 0)
+    return {};
+  if (uses_reserve(batch))
+    return {};
+  std::string problem;
+  const int failed = read([&](MDB_txn* txn) {
+    MDB_envinfo info{};
+    MDB_stat main{};
+    mdb_env_info(env_, &info);
+    mdb_env_stat(env_, &main);
+    const std::uint64_t page_bytes = main.ms_psize;
+    const std::uint64_t pages_max = options_.map_size_max_bytes / page_bytes;
+    const std::uint64_t pages_kept = options_.reserved_bytes / page_bytes;
+    const std::uint64_t needed = pages_needed(batch, page_bytes);
+    std::uint64_t occupied = info.me_last_pgno + 1;
+    if (occupied + needed + pages_kept <= pages_max)
+      return 0; // fits even if no free page is reused: the free list need not be read
+    occupied -= std::min(occupied, free_pages(txn));
+    if (occupied + needed + pages_kept <= pages_max)
+      return 0;
+    const std::uint64_t room = pages_max > occupied ? (pages_max - occupied) * page_bytes : 0;
+    const auto database = database_of(batch.operations.front().key);
+    problem = fmt::format(
+        "store full for {}: the batch needs about {} bytes and {} are free in {} (map size "
+        "limit {}), of which the last {} are kept for the {}; nothing of the batch was written",
+        database.substr(0, database.size() - 1), needed * page_bytes, room, directory_.string(), options_.map_size_max_bytes,
+        options_.reserved_bytes, options_.reserve_database);
+    return 0;
+  });
+  if (failed != 0)
+    return fmt::format("store write failed in {}: cannot read how full it is: {}; nothing of the "
+                       "batch was written",
+                       directory_.string(), mdb_strerror(failed));
+  return problem;
+}
+
+std::uint64_t lmdb_store::free_pages(MDB_txn* txn) {
+  // The free list (database 0) maps a transaction id to the pages it freed: a list of
+  // page numbers whose first element is their count (mdb_stat -f reads it the same way).
+  // The last commit's pages are not counted: the previous meta page still points at
+  // them, so LMDB reuses them only after one more commit.
+  MDB_envinfo info{};
+  mdb_env_info(mdb_txn_env(txn), &info);
+  MDB_cursor* raw = nullptr;
+  if (mdb_cursor_open(txn, 0, &raw) != 0)
+    return 0;
+  cursor_ptr cursor{raw, &mdb_cursor_close};
+  std::uint64_t pages = 0;
+  MDB_val key{}, value{};
+  for (int code = mdb_cursor_get(raw, &key, &value, MDB_FIRST); code == 0;
+       code = mdb_cursor_get(raw, &key, &value, MDB_NEXT))
+    if (key.mv_size == sizeof(std::size_t) && value.mv_size >= sizeof(std::size_t) &&
+        *static_cast<const std::size_t*>(key.mv_data) < info.me_last_txnid)
+      pages += *static_cast<const std::size_t*>(value.mv_data);
+  return pages;
+}
+
+std::string lmdb_store::refuse(std::string why) {
+  refused_full_.fetch_add(1, std::memory_order_relaxed);
+  if (!refusing_)
+    spdlog::error("{}", why);
+  refusing_ = true;
+  std::lock_guard lock(refusal_mutex_);
+  last_refusal_ = why;
+  last_refusal_at_ = std::chrono::steady_clock::now();
+  return why;
 }
 
 int lmdb_store::try_write(const write_batch& batch, bool creates_databases) {
@@ -462,6 +564,12 @@ lmdb_stats lmdb_store::stats() const {
     result.page_size_bytes = main.ms_psize;
     result.pages_used = info.me_last_pgno + 1;
     result.used_bytes = result.pages_used * result.page_size_bytes;
+    result.pages_free = std::min(result.pages_used, free_pages(txn));
+    const std::uint64_t occupied_bytes =
+        (result.pages_used - result.pages_free) * result.page_size_bytes;
+    result.room_bytes = options_.map_size_max_bytes > occupied_bytes
+                            ? options_.map_size_max_bytes - occupied_bytes
+                            : 0;
     result.reader_slots_used = info.me_numreaders;
     result.readers_max = info.me_maxreaders;
     for (const auto& [name, handle] : databases_) {
@@ -477,6 +585,11 @@ lmdb_stats lmdb_store::stats() const {
   if (failed != 0)
     note_read_error("stats", failed);
   result.read_errors = read_errors_.load(std::memory_order_relaxed);
+  result.reserved_bytes = options_.reserved_bytes;
+  result.refused_full = refused_full_.load(std::memory_order_relaxed);
+  std::lock_guard lock(refusal_mutex_);
+  result.last_refusal = last_refusal_;
+  result.last_refusal_at = last_refusal_at_;
   return result;
 }
 

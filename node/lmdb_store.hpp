@@ -31,6 +31,15 @@
 // shared lock and the resize an exclusive one (writer-preferring, so reads cannot
 // starve it).
 //
+// Reserve: the last `reserved_bytes` of the map are kept for batches that write the
+// `reserve_database` only ("chain": the node's chain must go on committing when its
+// contents fill the store), or that only delete. Another batch is refused ("store full
+// for content: ...") when the pages it needs, estimated from its keys and values, would
+// cut into the reserve. Occupancy is the committed state's pages less the free ones
+// LMDB will reuse (its free list, read only when the estimate comes near the limit).
+// The estimate counts each value's own pages and a few per key for the copied path of
+// the tree: close for the node's large segments, and the reserve absorbs the rest.
+//
 // Concurrency: `get`, `scan_prefix` (through `for_each_prefix`), `write` and `stats`
 // may be called from any number of threads at once. Reads run in parallel (LMDB read
 // transactions with MDB_NOTLS, so a transaction is not tied to its thread, at most
@@ -44,6 +53,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -78,6 +88,10 @@ struct lmdb_options {
   std::uint64_t map_size_max_bytes = 64 * gibibyte_bytes;
   /// Each growth multiplies the map by this, at least 2.
   std::uint32_t map_growth_factor = 2;
+  /// The map's last bytes kept for `reserve_database` (see the file comment); below
+  /// half of map_size_max_bytes. 0: no reserve.
+  std::uint64_t reserved_bytes = 0;
+  std::string reserve_database = "chain";
   /// Named databases (distinct first key components), 1 to databases_limit.
   std::uint32_t databases_max = 16;
   /// Read transactions at once, 1 to readers_limit; further readers wait for a slot.
@@ -119,6 +133,17 @@ struct lmdb_stats {
   /// Pages of the data file in use (free pages included: LMDB reuses them).
   std::uint64_t pages_used = 0;
   std::uint64_t used_bytes = 0;
+  /// Of `pages_used`, pages on LMDB's free list (reused by later writes).
+  std::uint64_t pages_free = 0;
+  /// map_size_max_bytes less the pages in use and not free: what writes may still
+  /// fill, the reserve included.
+  std::uint64_t room_bytes = 0;
+  std::uint64_t reserved_bytes = 0;
+  /// Batches refused because the map (or the room outside the reserve) was full, and
+  /// the last refusal: why, and when (steady clock; 0 when none).
+  std::uint64_t refused_full = 0;
+  std::string last_refusal;
+  std::chrono::steady_clock::time_point last_refusal_at{};
   /// The most reader slots ever taken at once (in every process), of readers_max.
   std::uint32_t reader_slots_used = 0;
   std::uint32_t readers_max = 0;
@@ -178,6 +203,17 @@ private:
   int read(const std::function<int(MDB_txn*)>& body) const;
   /// One attempt at `batch`; takes the exclusive lock when it creates databases.
   int try_write(const write_batch& batch, bool creates_databases);
+  /// Whether `batch` may fill the reserve: it writes the reserve's database only, or
+  /// only deletes.
+  bool uses_reserve(const write_batch& batch) const;
+  /// "" when `batch` may be written without cutting into the reserve, else why not.
+  /// REQUIRES: write_mutex_ is held (no other write changes the occupancy meanwhile).
+  std::string check_room(const write_batch& batch);
+  /// The pages on LMDB's free list that the next write may reuse, in a read
+  /// transaction of the caller's.
+  static std::uint64_t free_pages(MDB_txn* txn);
+  /// A refused batch: counted, and logged when the store was not refusing before.
+  std::string refuse(std::string why);
   /// Grows the map for a batch that did not fit; false when it is at its maximum.
   bool grow_map();
   /// Adopts a map another process grew (MDB_MAP_RESIZED).
@@ -196,6 +232,12 @@ private:
   /// "name/" -> handle, in scan order. Changed only under both locks above.
   std::map<std::string, unsigned int, std::less<>> databases_;
   mutable std::atomic<std::uint64_t> read_errors_ = 0;
+  std::atomic<std::uint64_t> refused_full_ = 0;
+  /// Whether the last batch was refused for room (so a run of refusals logs once).
+  bool refusing_ = false; // under write_mutex_
+  mutable std::mutex refusal_mutex_;
+  std::string last_refusal_;                             // under refusal_mutex_
+  std::chrono::steady_clock::time_point last_refusal_at_{}; // under refusal_mutex_
 };
 
 } // namespace stakecast::node

@@ -307,6 +307,54 @@ TEST_CASE("lmdb store refuses a batch beyond the map size limit whole and stays 
   CHECK(store->get("content/0") == pattern(node::mebibyte_bytes, 9));
 }
 
+TEST_CASE("content fills a store up to its reserve and the chain still writes", "[node][lmdb]") {
+  temp_dir dir;
+  lmdb_options options;
+  options.map_size_initial_bytes = node::mebibyte_bytes;
+  options.map_size_max_bytes = 16 * node::mebibyte_bytes;
+  options.reserved_bytes = 4 * node::mebibyte_bytes;
+  auto store = open_store(dir.path, options);
+
+  // Segments of 1 MiB until the store refuses one: it must do so before the reserve.
+  std::uint32_t stored = 0;
+  std::string refused;
+  for (; stored < 16 && refused.empty(); ++stored) {
+    batch segment;
+    segment.put(fmt::format("content/{:04}", stored), pattern(node::mebibyte_bytes, stored));
+    refused = store->write(segment);
+  }
+  INFO(refused);
+  CHECK_THAT(refused, Catch::Contains("store full for content"));
+  CHECK_THAT(refused, Catch::Contains("the last 4194304 are kept for the chain"));
+  CHECK(stored >= 8); // the room outside the reserve was used
+  const auto full = store->stats();
+  CHECK(full.refused_full == 1);
+  CHECK(full.room_bytes >= options.reserved_bytes / 2);
+
+  // The chain goes on: many blocks of a few KiB, 2 MiB in all, in the reserve.
+  for (std::uint32_t height = 0; height < 512; ++height) {
+    batch block;
+    block.put(fmt::format("chain/block/{:020}", height), pattern(4096, height));
+    block.put("chain/tip", bytes_of(fmt::format("{}", height)));
+    REQUIRE(store->write(block).empty());
+  }
+  const auto chain_grown = store->stats();
+  CHECK(chain_grown.room_bytes < options.reserved_bytes); // the chain took from the reserve
+  CHECK_THAT(chain_grown.last_refusal, Catch::Contains("store full for content"));
+  // A batch that only deletes frees room and may use the reserve; then content fits again.
+  batch cleanup;
+  for (std::uint32_t i = 0; i + 1 < stored; ++i)
+    cleanup.erase(fmt::format("content/{:04}", i));
+  REQUIRE(store->write(cleanup).empty());
+  batch block;
+  block.put("chain/tip", bytes_of("after the cleanup")); // LMDB reuses freed pages a commit later
+  REQUIRE(store->write(block).empty());
+  batch again;
+  again.put("content/again", pattern(node::mebibyte_bytes, 7));
+  CHECK(store->write(again).empty());
+  CHECK(store->stats().pages_free > 0);
+}
+
 TEST_CASE("lmdb store open gives an error value for a damaged file or an unusable directory",
           "[node][lmdb]") {
   temp_dir dir;
@@ -350,6 +398,9 @@ TEST_CASE("lmdb store open gives an error value for a damaged file or an unusabl
   bad = {};
   bad.databases_max = 0;
   expect_error(dir.path / "fresh", node::lmdb_errc::bad_options, "databases_max", bad);
+  bad = {};
+  bad.reserved_bytes = bad.map_size_max_bytes / 2;
+  expect_error(dir.path / "fresh", node::lmdb_errc::bad_options, "reserved_bytes", bad);
 }
 
 TEST_CASE("lmdb store readers on several threads never see half a batch while the map grows",

@@ -279,7 +279,14 @@ struct node_runtime::parts {
   api_response submit(const std::string& body);
   std::optional<wire::chain_answer> query(const core::node_id& account, std::string& error);
   nlohmann::json status();
+  api_response health();
   void stop();
+
+  /// What /healthz last saw of the chain (the gateway thread only): the height, since
+  /// when it has not moved, and whether the node was healthy.
+  std::uint64_t health_height = 0;
+  std::chrono::steady_clock::time_point health_height_since{};
+  bool healthy = true;
 };
 
 std::string node_runtime::parts::start_world() {
@@ -300,6 +307,7 @@ std::string node_runtime::parts::start_world() {
   lmdb_options store_options;
   store_options.map_size_initial_bytes = config.map_size_bytes;
   store_options.map_size_max_bytes = config.map_size_max_bytes;
+  store_options.reserved_bytes = config.chain_reserve();
   auto opened = lmdb_store::open(home.data_dir(), store_options);
   if (!opened)
     return core::describe(opened.error());
@@ -520,6 +528,8 @@ api_response node_runtime::parts::answer(const api_request& request) {
   path = path.substr(0, path.find('?'));
   if (path == "/api/status" && request.method == "GET")
     return {200, status()};
+  if (path == "/healthz" && request.method == "GET")
+    return health();
   if (path.starts_with("/api/account/") && request.method == "GET") {
     const auto id = core::hash256::from_hex(path.substr(std::string_view("/api/account/").size()));
     if (!id)
@@ -633,7 +643,13 @@ nlohmann::json node_runtime::parts::status() {
                           {"evicted_handshakes", transport_counters.evicted_handshakes},
                           {"evicted_for_known", transport_counters.evicted_for_known},
                           {"first_frame_timeouts", transport_counters.first_frame_timeouts}}},
-                        {"store", {{"used_bytes", store_stats.used_bytes}, {"map_size_bytes", store_stats.map_size_bytes}}}};
+                        {"store",
+                         {{"used_bytes", store_stats.used_bytes},
+                          {"map_size_bytes", store_stats.map_size_bytes},
+                          {"map_size_max_bytes", store_stats.map_size_max_bytes},
+                          {"room_bytes", store_stats.room_bytes},
+                          {"chain_reserve_bytes", store_stats.reserved_bytes},
+                          {"refused_full", store_stats.refused_full}}}};
   std::string error;
   if (const auto answer = query(key->public_key(), error)) {
     out["height"] = answer->height;
@@ -643,6 +659,56 @@ nlohmann::json node_runtime::parts::status() {
     out["chain_error"] = error;
   }
   return out;
+}
+
+api_response node_runtime::parts::health() {
+  // The chain counts as stalled after ten block intervals without a commit, and never
+  // sooner than this (a round may take a few intervals when a proposer is down).
+  constexpr std::chrono::seconds stall_min{5};
+  const auto stall = std::max<std::chrono::milliseconds>(stall_min, 10 * config.block_interval);
+  // A write refused this recently is a warning (the node still works: the upload or
+  // fetch that failed was abandoned).
+  constexpr std::chrono::minutes refusal_shown{10};
+  std::vector<std::string> problems, warnings;
+  const auto now = std::chrono::steady_clock::now();
+  const auto stored = store->stats();
+  if (stored.reserved_bytes > 0 && stored.room_bytes < stored.reserved_bytes)
+    problems.push_back(fmt::format(
+        "store full: the chain is using the {} bytes kept for it ({} left below the map size "
+        "limit of {} in {}); content is refused, and the chain stops once they are gone: raise "
+        "store.map_size_max",
+        stored.reserved_bytes, stored.room_bytes, stored.map_size_max_bytes,
+        home.data_dir().string()));
+  if (stored.refused_full > 0 && now - stored.last_refusal_at < refusal_shown)
+    warnings.push_back(fmt::format(
+        "the store refused a write {} s ago ({} refused since the start): {}",
+        std::chrono::duration_cast<std::chrono::seconds>(now - stored.last_refusal_at).count(),
+        stored.refused_full, stored.last_refusal));
+  nlohmann::json height = nullptr;
+  std::string error;
+  if (const auto answer = query(key->public_key(), error)) {
+    height = answer->height;
+    if (answer->height != health_height ||
+        health_height_since == std::chrono::steady_clock::time_point{}) {
+      health_height = answer->height;
+      health_height_since = now;
+    } else if (now - health_height_since > stall) {
+      problems.push_back(fmt::format(
+          "chain not committing: height {} unchanged for {} s", answer->height,
+          std::chrono::duration_cast<std::chrono::seconds>(now - health_height_since).count()));
+    }
+  } else {
+    problems.push_back("chain not answering: " + error);
+  }
+  if (healthy && !problems.empty())
+    for (const auto& problem : problems)
+      spdlog::warn("unhealthy: {}", problem);
+  healthy = problems.empty();
+  return {problems.empty() ? 200u : 503u,
+          {{"healthy", problems.empty()},
+           {"height", height},
+           {"problems", problems},
+           {"warnings", warnings}}};
 }
 
 nlohmann::json node_runtime::status() {

@@ -211,6 +211,66 @@ TEST_CASE("devnet up takes the ports it is told and names one that is taken", "[
   CHECK_FALSE(fs::exists(nodes[0].home.pid_file()));
 }
 
+TEST_CASE("a one-node chain whose store fills with content goes on committing and says why",
+          "[node][devnet]") {
+  // The node's store is capped at 24 MiB, 3 MiB of it kept for the chain. A 32 MiB
+  // upload is refused part-way (507), and what it stored is removed again; the chain
+  // commits on, and /healthz names the refusal. Without the reserve the refused
+  // segment left the chain no room and it froze.
+  const auto dir = fs::temp_directory_path() / fmt::format("stakecast-devnet-full-{}", ::getpid());
+  fs::remove_all(dir);
+  devnet_guard guard{dir};
+  const auto args =
+      fmt::format("devnet up --dir {} --validators 1 --masternodes 0 --viewers 0", dir.string());
+  REQUIRE(run(args).exit_code == 0);
+  REQUIRE(run(fmt::format("devnet down --dir {}", dir.string())).exit_code == 0);
+  const node::home_folder home{dir / "node-1"};
+  auto config = node::load_node_config(home.config_file());
+  config.map_size_bytes = 4ull << 20;
+  config.map_size_max_bytes = 24ull << 20;
+  REQUIRE(node::write_file_atomically(home.config_file(), node::to_yaml(config)).empty());
+  const auto up = run(args);
+  INFO(up.text);
+  REQUIRE(up.exit_code == 0);
+  const auto n = node::devnet_nodes(dir).at(0);
+
+  const auto file = dir / "big.bin";
+  {
+    std::ofstream out(file, std::ios::binary);
+    std::uint64_t word = 0x9e3779b97f4a7c15ull;
+    for (std::size_t i = 0; i < (32u << 20) / sizeof word; ++i) {
+      word ^= word << 13, word ^= word >> 7, word ^= word << 17; // incompressible
+      out.write(reinterpret_cast<const char*>(&word), sizeof word);
+    }
+  }
+  test::command_output published;
+  CHECK(test::publish_file(file, home, published).empty());
+  INFO(published.text);
+  CHECK(published.exit_code != 0);
+  CHECK_THAT(published.text, Catch::Contains("store full for content"));
+  CHECK_THAT(published.text, Catch::Contains("the upload was abandoned"));
+  // Removed again: LMDB reuses the freed pages once the chain commits on.
+  CHECK(eventually(
+      [&] {
+        const auto status = api_get(n, "/api/status");
+        return status.is_object() && status["store"]["room_bytes"].get<std::uint64_t>() > (16ull << 20);
+      },
+      30s));
+
+  const auto height = height_of(n);
+  REQUIRE(height > 0);
+  CHECK(eventually([&] { return height_of(n) >= height + 3; }, 30s));
+  auto reply = node::http_request(*n.config.gateway, "GET", "/healthz", "", 10s);
+  REQUIRE(reply);
+  INFO(reply.value->body);
+  CHECK(reply.value->status == 200);
+  const auto health = nlohmann::json::parse(reply.value->body, nullptr, false);
+  REQUIRE(health.is_object());
+  CHECK(health["healthy"] == true);
+  REQUIRE(health["warnings"].size() == 1);
+  CHECK_THAT(health["warnings"][0].get<std::string>(), Catch::Contains("store full for content"));
+}
+
 TEST_CASE("validators restarted one at a time on a stalled chain sign nothing conflicting",
           "[node][devnet]") {
   // Four validators; two are killed, so the chain stalls at a height with two alive.

@@ -184,6 +184,19 @@ storage_actor::behavior_type storage(storage_actor::stateful_pointer<storage_sta
         return caf::ok_atom::value;
       },
       [self](load_contents_atom) { return load_contents(*self->state.store); },
+      [self](drop_content_atom, const core::content_id& content) -> caf::result<std::uint32_t> {
+        auto& store = *self->state.store;
+        world::store::write_batch batch;
+        store.for_each_prefix(fmt::format("{}{}/", content_prefix, content.to_hex()),
+                              [&](std::string_view key, core::byte_span) {
+                                batch.erase(std::string(key));
+                                return true;
+                              });
+        if (auto error = write(store, batch, fmt::format("removal of {}", content.to_hex())))
+          return error;
+        self->state.manifests.erase(content);
+        return static_cast<std::uint32_t>(batch.operations.size());
+      },
   };
 }
 

@@ -16,6 +16,8 @@
 // the store, or a `storage_errc` error (`full`: the store refused the write, a full
 // disk; nothing was written). load_contents_atom answers what the store holds: every
 // content with a manifest and the indices of its segments, at most contents_max.
+// drop_content_atom removes a content's manifest and segments in one write (an upload
+// abandoned half-way) and answers how many keys it removed.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +50,7 @@ caf::error make_error(storage_errc code, std::string_view detail);
 using put_manifest_atom = caf::atom_constant<caf::atom("putmanif")>;
 using put_segment_atom = caf::atom_constant<caf::atom("putseg")>;
 using load_contents_atom = caf::atom_constant<caf::atom("loadcont")>;
+using drop_content_atom = caf::atom_constant<caf::atom("dropcont")>;
 
 struct stored_content {
   core::content_id content;
@@ -67,7 +70,8 @@ using storage_actor = caf::typed_actor<
     caf::replies_to<put_manifest_atom, core::content_id, core::byte_buffer>::with<caf::ok_atom>,
     caf::replies_to<put_segment_atom, core::content_id, std::uint32_t, wire::payload>::with<
         caf::ok_atom>,
-    caf::replies_to<load_contents_atom>::with<std::vector<stored_content>>>;
+    caf::replies_to<load_contents_atom>::with<std::vector<stored_content>>,
+    caf::replies_to<drop_content_atom, core::content_id>::with<std::uint32_t>>;
 
 struct storage_state {
   world::store* store = nullptr;
