@@ -70,8 +70,8 @@ result<std::uint16_t> fixed_port(std::uint16_t base, std::uint32_t offset) {
   const boost::asio::ip::tcp::endpoint where{boost::asio::ip::make_address("127.0.0.1"), port};
   if (acceptor.open(where.protocol(), error) || acceptor.bind(where, error))
     return result<std::uint16_t>::failure(
-        fmt::format("port {} on 127.0.0.1 (base port {} + {}) is not free: {}", port, base,
-                    offset, error.message()));
+        fmt::format("port {} on 127.0.0.1 (base port {} + {}) is not free: {}", port, base, offset,
+                    error.message()));
   return result<std::uint16_t>::success(port);
 }
 
@@ -280,11 +280,12 @@ result<std::vector<devnet_node>> devnet_up(const devnet_options& options) {
   if (options.validators == 0 || count > devnet_options::nodes_max)
     return out::failure(fmt::format("a devnet has 1 to {} nodes and at least one validator",
                                     devnet_options::nodes_max));
-  if (options.base_port != 0 && (options.base_port < 1024 || options.base_port + 2 * count - 1 > 65535))
-    return out::failure(fmt::format("base port {}: the {} nodes need ports {} to {}, which must lie "
-                                    "in 1024-65535",
-                                    options.base_port, count, options.base_port,
-                                    options.base_port + 2 * count - 1));
+  if (options.base_port != 0 &&
+      (options.base_port < 1024 || options.base_port + 2 * count - 1 > 65535))
+    return out::failure(fmt::format(
+        "base port {}: the {} nodes need ports {} to {}, which must lie "
+        "in 1024-65535",
+        options.base_port, count, options.base_port, options.base_port + 2 * count - 1));
   if (devnet_nodes(options.dir).empty())
     if (auto problem = make_devnet(options); !problem.empty())
       return out::failure(problem);

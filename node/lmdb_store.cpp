@@ -446,8 +446,8 @@ std::string lmdb_store::check_room(const write_batch& batch) {
     problem = fmt::format(
         "store full for {}: the batch needs about {} bytes and {} are free in {} (map size "
         "limit {}), of which the last {} are kept for the {}; nothing of the batch was written",
-        database.substr(0, database.size() - 1), needed * page_bytes, room, directory_.string(), options_.map_size_max_bytes,
-        options_.reserved_bytes, options_.reserve_database);
+        database.substr(0, database.size() - 1), needed * page_bytes, room, directory_.string(),
+        options_.map_size_max_bytes, options_.reserved_bytes, options_.reserve_database);
     return 0;
   });
   if (failed != 0)

@@ -236,7 +236,7 @@ private:
   /// Whether the last batch was refused for room (so a run of refusals logs once).
   bool refusing_ = false; // under write_mutex_
   mutable std::mutex refusal_mutex_;
-  std::string last_refusal_;                             // under refusal_mutex_
+  std::string last_refusal_;                                // under refusal_mutex_
   std::chrono::steady_clock::time_point last_refusal_at_{}; // under refusal_mutex_
 };
 
