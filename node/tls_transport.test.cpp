@@ -40,6 +40,7 @@
 #include "actors/core/error.hpp"
 #include "node/tls_identity.hpp"
 #include "tests/support/keys.hpp"
+#include "tests/support/raw_tls_client.hpp"
 
 using namespace stakecast;
 using namespace std::chrono_literals;
@@ -55,6 +56,7 @@ namespace {
 constexpr auto wait_max = 5s;
 
 using test::key_of;
+using test::raw_client;
 
 /// True once `done()` holds, polled until `within` has passed.
 template <class Predicate>
@@ -121,90 +123,6 @@ std::uint64_t ping_nonce(const world::inbound& message) {
   REQUIRE(std::holds_alternative<wire::ping>(message.body));
   return std::get<wire::ping>(message.body).nonce;
 }
-
-/// A client under the test's control, for what an honest transport never does. Every
-/// step runs its own io context for at most a few seconds.
-class raw_client {
-public:
-  enum class tls_version { v1_3, v1_2_only };
-
-  explicit raw_client(const core::key_pair& keys, tls_version version = tls_version::v1_3)
-    : context_(make_context(keys, version)), stream_(io_, context_) {
-  }
-
-  /// From `source`, a loopback address: callers from distinct addresses on one host.
-  error_code connect(std::uint16_t port, const char* source = "127.0.0.1") {
-    const tcp::endpoint server{asio::ip::make_address("127.0.0.1"), port};
-    auto& socket = stream_.lowest_layer();
-    error_code ec;
-    socket.open(tcp::v4(), ec);
-    if (!ec)
-      socket.bind(tcp::endpoint{asio::ip::make_address(source), 0}, ec);
-    if (ec)
-      return ec;
-    return run([&](auto done) { socket.async_connect(server, done); });
-  }
-  error_code handshake() {
-    return run([&](auto done) { stream_.async_handshake(asio::ssl::stream_base::client, done); });
-  }
-  error_code write_tls(const core::byte_buffer& bytes) {
-    return run([&](auto done) { asio::async_write(stream_, asio::buffer(bytes), done); });
-  }
-  error_code write_plain(const core::byte_buffer& bytes) {
-    return run([&](auto done) { asio::async_write(stream_.next_layer(), asio::buffer(bytes), done); });
-  }
-  /// True when the server ends the connection (a read fails other than by our own
-  /// deadline) within a few seconds.
-  bool closed_by_server(bool over_tls) {
-    std::array<std::uint8_t, 256> buffer{};
-    for (int reads = 0; reads < 64; ++reads) {
-      const auto ec = run([&](auto done) {
-        if (over_tls)
-          stream_.async_read_some(asio::buffer(buffer), done);
-        else
-          stream_.next_layer().async_read_some(asio::buffer(buffer), done);
-      });
-      if (ec)
-        return ec != asio::error::timed_out;
-    }
-    return false;
-  }
-
-private:
-  // A session copies its context's settings when it is made: the context is complete
-  // before the stream exists.
-  static asio::ssl::context make_context(const core::key_pair& keys, tls_version version) {
-    asio::ssl::context context{asio::ssl::context::tls};
-    auto identity = node::tls_identity::make(keys);
-    REQUIRE(identity);
-    REQUIRE(!node::configure_context(context, *identity));
-    if (version == tls_version::v1_2_only) {
-      REQUIRE(SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION) == 1);
-      REQUIRE(SSL_CTX_set_max_proto_version(context.native_handle(), TLS1_2_VERSION) == 1);
-    }
-    return context;
-  }
-
-  template <class Start>
-  error_code run(Start start) {
-    std::optional<error_code> result;
-    start([&result](const error_code& ec, auto&&...) { result = ec; });
-    io_.restart();
-    io_.run_for(3s);
-    if (result)
-      return *result;
-    // Our deadline: end the operation and let its handler run before `result` goes.
-    error_code ignored;
-    stream_.lowest_layer().close(ignored);
-    io_.restart();
-    io_.run_for(1s);
-    return asio::error::timed_out;
-  }
-
-  asio::io_context io_;
-  asio::ssl::context context_;
-  asio::ssl::stream<tcp::socket> stream_;
-};
 
 /// A frame header announcing `body_bytes`, little-endian.
 core::byte_buffer header_of(std::uint32_t body_bytes) {

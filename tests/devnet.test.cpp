@@ -32,6 +32,7 @@
 #include "node/devnet.hpp"
 #include "node/http_client.hpp"
 #include "tests/support/devnet.hpp"
+#include "tests/support/raw_tls_client.hpp"
 
 namespace node = stakecast::node;
 namespace test = stakecast::test;
@@ -269,6 +270,65 @@ TEST_CASE("a one-node chain whose store fills with content goes on committing an
   CHECK(health["healthy"] == true);
   REQUIRE(health["warnings"].size() == 1);
   CHECK_THAT(health["warnings"][0].get<std::string>(), Catch::Contains("store full for content"));
+}
+
+TEST_CASE("strangers holding silent TLS connections do not keep a restarted validator behind",
+          "[node][devnet]") {
+  // Any Ed25519 key makes a valid certificate: 128 callers with throwaway keys, from
+  // 16 loopback addresses, finish their handshake with each of three validators and
+  // then say nothing, while the fourth restarts. It must reach the others' height
+  // within 20 s. Without slots kept for known peers the strangers held every slot for
+  // the 60 s idle timeout and the restarted validator could not reach anyone.
+  const auto dir = fs::temp_directory_path() / fmt::format("stakecast-devnet-crowd-{}", ::getpid());
+  fs::remove_all(dir);
+  devnet_guard guard{dir};
+  const auto up = run(fmt::format("devnet up --dir {} --validators 4 --masternodes 0 --viewers 0",
+                                  dir.string()));
+  INFO(up.text);
+  REQUIRE(up.exit_code == 0);
+  auto nodes = node::devnet_nodes(dir);
+  REQUIRE(nodes.size() == 4);
+  REQUIRE(eventually([&] { return height_of(nodes[0]) >= 2; }, 60s));
+  REQUIRE(::kill(nodes[3].pid, SIGKILL) == 0);
+  REQUIRE(eventually([&] { return node::running_pid(nodes[3].home) == 0; }, 10s));
+
+  constexpr std::size_t addresses = 16, per_address = 8;
+  std::vector<std::unique_ptr<test::raw_client>> strangers;
+  std::size_t admitted = 0;
+  for (std::size_t v = 0; v < 3; ++v)
+    for (std::size_t a = 0; a < addresses; ++a)
+      for (std::size_t i = 0; i < per_address; ++i) {
+        stakecast::core::hash256 seed;
+        seed.bytes.fill(0x5a);
+        const auto n = strangers.size();
+        seed.bytes[0] = static_cast<std::uint8_t>(n);
+        seed.bytes[1] = static_cast<std::uint8_t>(n >> 8);
+        auto keys = stakecast::core::key_pair::from_seed(seed);
+        REQUIRE(keys);
+        auto stranger = std::make_unique<test::raw_client>(*keys);
+        const auto source = fmt::format("127.0.0.{}", 2 + a);
+        if (!stranger->connect(nodes[v].config.listen.port, source.c_str()) && !stranger->handshake())
+          ++admitted;
+        strangers.push_back(std::move(stranger));
+      }
+  CHECK(admitted > 0);
+
+  const auto height_at_start = height_of(nodes[0]);
+  REQUIRE(node::start_node_process(STAKECAST_BINARY, nodes[3].home));
+  CHECK(eventually(
+      [&] {
+        const auto target = height_of(nodes[0]);
+        return target > height_at_start && height_of(nodes[3]) >= target - 1;
+      },
+      20s));
+  const auto status = api_get(nodes[0], "/api/status");
+  REQUIRE(status.is_object());
+  const auto& transport = status["transport"];
+  INFO(transport.dump());
+  CHECK(transport["first_frame_timeouts"].get<std::uint64_t>() +
+            transport["refused_unknown_max"].get<std::uint64_t>() +
+            transport["refused_address_max"].get<std::uint64_t>() >
+        0);
 }
 
 TEST_CASE("validators restarted one at a time on a stalled chain sign nothing conflicting",
