@@ -11,7 +11,11 @@
 // (and it is not jailed: it answered its audits from its store); a masternode killed with
 // SIGKILL keeps every segment it stored. Validators killed and started again one at a
 // time while the chain is stalled sign nothing that conflicts with what they signed
-// before (no evidence is ever submitted against them).
+// before (no evidence is ever submitted against them). Attacks the devnet rides out:
+// strangers holding silent TLS connections to the validators (a restarted one still
+// catches up), a store filled by an upload (the chain commits on, the upload is removed
+// and /healthz names the refusal). `devnet up --base-port` takes the ports given and
+// names a taken one; `devnet down` leaves no pid file or api token behind.
 // Bounds: every wait polls with a deadline of at most 90 s.
 #include <chrono>
 #include <csignal>
