@@ -527,7 +527,7 @@ TEST_CASE("unknown callers are held to a few per address", "[tls]") {
   CHECK(strangers.at(4).closed_by_server(false));
 }
 
-TEST_CASE("a silent stranger is dropped soon after its handshake, a silent socket before",
+TEST_CASE("a silent stranger is dropped soon after its handshake and a silent socket before it",
           "[tls]") {
   inbox server_inbox;
   const auto server_keys = key_of(2);
