@@ -407,17 +407,28 @@ void download_verified(const endpoint& gateway, const core::manifest& manifest,
   }
 }
 
+/// `path` as the node should see it: its folder with every link resolved (this user's
+/// view of it; the node follows none), then its name, which may be a link the node refuses.
+std::string path_for_node(const std::string& path) {
+  const std::filesystem::path absolute = std::filesystem::absolute(path);
+  std::error_code failed;
+  const auto folder = std::filesystem::weakly_canonical(absolute.parent_path(), failed);
+  return failed ? absolute.string() : (folder / absolute.filename()).string();
+}
+
 /// Has the node save the content into `path` (node/content_saver.hpp: it verified every
 /// segment it writes, keeps the whole segments an earlier save left there, and goes on
-/// from there) and waits for it: the save's final status. Nullopt when the node cannot
-/// open `path` (another user's node, say): the caller streams it through the gateway
-/// instead.
+/// from there) and waits for it: the save's final status. Nullopt when the node may not
+/// write `path` (outside its download folders, or it runs as another user): the caller
+/// streams it through the gateway and writes it itself.
 std::optional<nlohmann::json> saved_by_node(const home_folder& home, const core::content_id& id,
                                             const std::string& path) {
   const auto fields = token_of(home);
   const auto gateway = gateway_of(home);
   const auto target = fmt::format("/api/content/{}/save", id.to_hex());
-  const auto started = call_any(home, gateway, "POST", target, nlohmann::json{{"path", path}}.dump(), fields);
+  const auto node_path = path_for_node(path);
+  const auto started =
+      call_any(home, gateway, "POST", target, nlohmann::json{{"path", node_path}}.dump(), fields);
   if (started.status == 403) {
     std::fprintf(stderr, "note: %s; streaming it through the gateway instead\n",
                  error_of(started.body).c_str());
@@ -472,7 +483,8 @@ void add_get(CLI::App& app, std::optional<std::string>& home_flag, int& exit_cod
                           !std::filesystem::is_regular_file(*output, ignored);
     const auto temporary = in_place ? *output : std::filesystem::absolute(*output + ".part").string();
     std::optional<nlohmann::json> saved;
-    if (!in_place)
+    // The node refuses a name with control characters; this process may write it.
+    if (!in_place && path_characters_problem(temporary).empty())
       saved = saved_by_node(home, *id, temporary);
     if (!saved) {
       std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
@@ -543,6 +555,9 @@ void add_devnet(CLI::App& app, int& exit_code) {
   up->callback(guarded(exit_code, [&, options, dir] {
     options->dir = *dir;
     options->executable = std::filesystem::read_symlink("/proc/self/exe");
+    if (::geteuid() == 0)
+      std::fprintf(stderr, "note: running as root, so the devnet's nodes do too (each says so in "
+                           "its node.log); none needs a privilege: run it as a user of its own\n");
     auto nodes = devnet_up(*options);
     if (!nodes)
       fail(1, nodes.error);

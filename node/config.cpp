@@ -1,5 +1,6 @@
 #include "node/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -57,6 +58,23 @@ void read_peers(node_reader& root, node_config& out) {
   }
 }
 
+void read_download_folders(node_reader& root, node_config& out) {
+  auto downloads = root.optional_section("downloads");
+  for (auto& item :
+       downloads.optional_list("folders", {.max = node_config::download_folders_max})) {
+    const auto text = item.as<std::string>();
+    const bool visible = std::none_of(text.begin(), text.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (!visible)
+      item.error("a folder's path may not hold control characters");
+    else if (!std::filesystem::path(text).is_absolute())
+      item.error(fmt::format("folder {} must be an absolute path", config::in_quotes(text)));
+    else
+      out.download_folders.emplace_back(text);
+  }
+}
+
 node_config read(config::document_reader document) {
   node_config out;
   auto root = document.root();
@@ -97,6 +115,8 @@ node_config read(config::document_reader document) {
       "handshake_timeout", out.handshake_timeout, {.min = 100ms, .max = 1min}));
   out.idle_timeout = millis(transport.optional<std::chrono::nanoseconds>(
       "idle_timeout", out.idle_timeout, {.min = 1s, .max = 24h}));
+
+  read_download_folders(root, out);
 
   auto service = root.optional_section("service");
   out.deposit_micro = service.optional<std::uint64_t>("deposit", out.deposit_micro, {.min = 1});
@@ -187,6 +207,11 @@ std::string to_yaml(const node_config& c) {
   out << YAML::Key << "connections_max" << YAML::Value << c.connections_max;
   out << YAML::Key << "handshake_timeout" << YAML::Value << duration(c.handshake_timeout);
   out << YAML::Key << "idle_timeout" << YAML::Value << duration(c.idle_timeout) << YAML::EndMap;
+  out << YAML::Key << "downloads" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "folders" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto& folder : c.download_folders)
+    out << folder.string();
+  out << YAML::EndSeq << YAML::EndMap;
   out << YAML::Key << "service" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "deposit" << YAML::Value << c.deposit_micro;
   out << YAML::Key << "receipt_interval" << YAML::Value << duration(c.receipt_interval);

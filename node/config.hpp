@@ -13,6 +13,7 @@
 //   chain: {block_interval: 1s, tick: 1s}
 //   store: {map_size: 64MiB, map_size_max: 64GiB}
 //   transport: {connections_max: 128, handshake_timeout: 5s, idle_timeout: 60s}
+//   downloads: {folders: []}        # besides <home>/downloads, where `get` has the node write
 //   service: {deposit: 1000000, receipt_interval: 10s, claim_interval: 30s}
 //   log: {level: info}
 //
@@ -53,6 +54,7 @@ struct peer_address {
 struct node_config {
   /// Peers listed in a config: enough for a devnet or a bootstrap list.
   static constexpr std::size_t peers_max = 256;
+  static constexpr std::size_t download_folders_max = 16;
 
   // Roles: a validator runs the chain; a masternode hosts and serves the content the
   // chain assigns to it; a viewer streams through the gateway.
@@ -74,6 +76,10 @@ struct node_config {
   std::uint32_t connections_max = 128;
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds idle_timeout{60000};
+
+  /// Absolute folders, besides <home>/downloads, that a save (`stakecast get`) may have
+  /// the node write below (content_saver.hpp).
+  std::vector<std::filesystem::path> download_folders;
 
   /// Micro-units a viewer locks for each viewing session it pays for.
   std::uint64_t deposit_micro = 1'000'000;

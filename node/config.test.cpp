@@ -1,5 +1,6 @@
-// The node's config file and home folder: a config reads back what to_yaml wrote,
-// mistakes are named by file, line and key, and a home is made once with a private key
+// The node's config file and home folder: a config reads back what to_yaml wrote (the
+// download folders included), mistakes are named by file, line
+// and key (a relative download folder among them), and a home is made once with a private key
 // and a genesis that parses. Each test writes only into its own temporary folder.
 #include <filesystem>
 #include <fstream>
@@ -44,6 +45,7 @@ TEST_CASE("a node config reads back what to_yaml wrote", "[node][config]") {
   config.block_interval = std::chrono::milliseconds(2500);
   config.map_size_bytes = 128ull << 20;
   config.claim_interval = std::chrono::milliseconds(45'000);
+  config.download_folders = {"/srv/videos", "/home/me/Videos"};
   const auto read = node::parse_node_config(node::to_yaml(config), "written.yaml");
   CHECK_FALSE(read.validator);
   CHECK(read.masternode);
@@ -56,6 +58,11 @@ TEST_CASE("a node config reads back what to_yaml wrote", "[node][config]") {
   CHECK(read.block_interval == config.block_interval);
   CHECK(read.map_size_bytes == config.map_size_bytes);
   CHECK(read.claim_interval == config.claim_interval);
+  CHECK(read.download_folders == config.download_folders);
+  // The defaults read back too.
+  const auto defaults =
+      node::parse_node_config(node::to_yaml(node::node_config{}), "defaults.yaml");
+  CHECK(defaults.download_folders.empty());
 }
 
 TEST_CASE("a node config names its mistakes by line and key", "[node][config]") {
@@ -69,6 +76,9 @@ TEST_CASE("a node config names its mistakes by line and key", "[node][config]") 
              Contains("peers[0].id") && Contains("64 hex digits"));
   CHECK_THAT(error_of("gateways: off\n"), Contains("gateways") && Contains("unknown"));
   CHECK_THAT(error_of("roles: [validator, masternode]\n"), Contains("not both"));
+  CHECK_THAT(error_of("downloads: {folders: [videos]}\n"),
+             Contains("downloads.folders[0]") && Contains("absolute"));
+  CHECK_THAT(error_of("downloads: {folders: [\"/srv/a\\nb\"]}\n"), Contains("control characters"));
   CHECK(error_of("roles: [viewer]\n").empty());
 }
 

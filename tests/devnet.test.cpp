@@ -6,10 +6,12 @@
 // others from its LMDB store and block sync, and `devnet down` leaves no process.
 // Content: an MP4 made by ffmpeg at test time is published from the viewer node, the
 // masternode the chain places it on fetches it, another node streams it through its
-// gateway with a Range request and `stakecast get` downloads it byte-identical; the
+// gateway with a Range request and `stakecast get` downloads it byte-identical (streamed
+// into a folder of the test's, written by the node into its downloads folder); the
 // viewer's receipts are claimed and the epoch's rewards pay the masternode for them
 // (and it is not jailed: it answered its audits from its store); a masternode killed with
 // SIGKILL keeps every segment it stored.
+// Started as root, `devnet up` and each node's log say so.
 // Bounds: every wait polls with a deadline of at most 90 s.
 #include <chrono>
 #include <csignal>
@@ -95,6 +97,10 @@ TEST_CASE("a devnet of real processes commits blocks and moves tokens and surviv
 
   // Blocks commit on every node.
   REQUIRE(eventually([&] { return height_of(nodes[5]) >= 3; }, 60s));
+  const bool as_root = ::geteuid() == 0;
+  CHECK((up.text.find("running as root") != std::string::npos) == as_root);
+  CHECK((read_all(nodes[0].home.log_file()).find("running as root") != std::string::npos) ==
+        as_root);
 
   // A transfer from a validator to the viewer, through the CLI and the node's API.
   const auto viewer = nodes[5];
@@ -180,15 +186,19 @@ TEST_CASE("a published MP4 streams byte-identical through another node and pays 
   REQUIRE(range);
   CHECK(range.value->status == 206);
   CHECK(range.value->body == source.substr(100, 20000));
-  // ... and `stakecast get`, verified against the manifest, is byte-identical.
+  // ... and `stakecast get`, verified against the manifest, is byte-identical: outside
+  // the node's download folders it is streamed through the gateway and written by `get`
+  // itself...
   const auto copy = dir / "copy.mp4";
   const auto got = run(fmt::format("get {} -o {} --home {}", content, copy.string(), validator.home.root.string()));
   INFO(got.text);
   REQUIRE(got.exit_code == 0);
+  CHECK_THAT(got.text, Catch::Contains("outside the folders") && Catch::Contains("streaming it"));
   CHECK(read_all(copy) == source);
-  // Again over a file cut short with a wrong last byte (an interrupted `get`): the whole
-  // segments before it are kept, the rest is fetched again.
-  const auto again = dir / "again.mp4";
+  // ... and written by the node into its downloads folder. Again over a file cut short
+  // with a wrong last byte (an interrupted `get`): the whole segments before it are
+  // kept, the rest is fetched again.
+  const auto again = validator.home.downloads_dir() / "again.mp4";
   {
     auto partial = source.substr(0, source.size() * 3 / 5);
     partial.back() = static_cast<char>(partial.back() ^ 0x55);
