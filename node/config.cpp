@@ -116,6 +116,18 @@ node_config read(config::document_reader document) {
   out.idle_timeout = millis(transport.optional<std::chrono::nanoseconds>(
       "idle_timeout", out.idle_timeout, {.min = 1s, .max = 24h}));
 
+  auto limits = root.optional_section("gateway_limits");
+  out.gateway_connections_max =
+      limits.optional<std::uint32_t>("connections_max", out.gateway_connections_max,
+                                     {1, node_config::gateway_connections_max_max});
+  out.gateway_connections_per_address_max = limits.optional<std::uint32_t>(
+      "connections_per_address_max", out.gateway_connections_per_address_max,
+      {1, node_config::gateway_connections_max_max});
+  out.gateway_header_timeout = millis(limits.optional<std::chrono::nanoseconds>(
+      "header_timeout", out.gateway_header_timeout, {.min = 100ms, .max = 1min}));
+  out.gateway_idle_timeout = millis(limits.optional<std::chrono::nanoseconds>(
+      "idle_timeout", out.gateway_idle_timeout, {.min = 100ms, .max = 1h}));
+
   read_download_folders(root, out);
 
   auto service = root.optional_section("service");
@@ -207,6 +219,13 @@ std::string to_yaml(const node_config& c) {
   out << YAML::Key << "connections_max" << YAML::Value << c.connections_max;
   out << YAML::Key << "handshake_timeout" << YAML::Value << duration(c.handshake_timeout);
   out << YAML::Key << "idle_timeout" << YAML::Value << duration(c.idle_timeout) << YAML::EndMap;
+  out << YAML::Key << "gateway_limits" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "connections_max" << YAML::Value << c.gateway_connections_max;
+  out << YAML::Key << "connections_per_address_max" << YAML::Value
+      << c.gateway_connections_per_address_max;
+  out << YAML::Key << "header_timeout" << YAML::Value << duration(c.gateway_header_timeout);
+  out << YAML::Key << "idle_timeout" << YAML::Value << duration(c.gateway_idle_timeout)
+      << YAML::EndMap;
   out << YAML::Key << "downloads" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "folders" << YAML::Value << YAML::Flow << YAML::BeginSeq;
   for (const auto& folder : c.download_folders)

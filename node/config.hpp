@@ -13,6 +13,8 @@
 //   chain: {block_interval: 1s, tick: 1s}
 //   store: {map_size: 64MiB, map_size_max: 64GiB}
 //   transport: {connections_max: 128, handshake_timeout: 5s, idle_timeout: 60s}
+//   gateway_limits: {connections_max: 64, connections_per_address_max: 32,
+//                    header_timeout: 5s, idle_timeout: 10s}
 //   downloads: {folders: []}        # besides <home>/downloads, where `get` has the node write
 //   service: {deposit: 1000000, receipt_interval: 10s, claim_interval: 30s}
 //   log: {level: info}
@@ -55,6 +57,8 @@ struct node_config {
   /// Peers listed in a config: enough for a devnet or a bootstrap list.
   static constexpr std::size_t peers_max = 256;
   static constexpr std::size_t download_folders_max = 16;
+  /// The gateway scans its connections to choose one to close when it is full.
+  static constexpr std::uint32_t gateway_connections_max_max = 4096;
 
   // Roles: a validator runs the chain; a masternode hosts and serves the content the
   // chain assigns to it; a viewer streams through the gateway.
@@ -76,6 +80,12 @@ struct node_config {
   std::uint32_t connections_max = 128;
   std::chrono::milliseconds handshake_timeout{5000};
   std::chrono::milliseconds idle_timeout{60000};
+
+  // The gateway's limits (gateway.hpp, gateway_options: the defaults are its own).
+  std::uint32_t gateway_connections_max = 64;
+  std::uint32_t gateway_connections_per_address_max = 32;
+  std::chrono::milliseconds gateway_header_timeout{5000};
+  std::chrono::milliseconds gateway_idle_timeout{10000};
 
   /// Absolute folders, besides <home>/downloads, that a save (`stakecast get`) may have
   /// the node write below (content_saver.hpp).

@@ -35,7 +35,7 @@ namespace stakecast::node {
 
 namespace {
 
-/// How long the API waits for the chain client; below the gateway's read timeout.
+/// How long the API waits for the chain client; below the command line's API timeout.
 constexpr std::chrono::milliseconds api_query_timeout{5000};
 
 struct system_clock final : world::clock {
@@ -385,6 +385,12 @@ std::string node_runtime::parts::start_network() {
   options.port = config.gateway->port;
   // A segment upload is the largest body: a segment and some slack.
   options.body_bytes_max = limits::payload_bytes_max + 4096;
+  options.connections_max = config.gateway_connections_max;
+  options.connections_per_address_max = config.gateway_connections_per_address_max;
+  options.header_timeout_ms = static_cast<std::uint32_t>(config.gateway_header_timeout.count());
+  options.idle_timeout_ms = static_cast<std::uint32_t>(config.gateway_idle_timeout.count());
+  // The command line sends it: it reaches the node when every other slot is taken.
+  options.api_token = api_token;
   gateway_services services;
   services.content = contents;
   services.metrics = metrics->registry();
