@@ -1,5 +1,6 @@
 #include "node/commands.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
@@ -84,11 +85,35 @@ struct api_reply {
   nlohmann::json body;
 };
 
+/// The running node's API token, as an Authorization field, when this user can read
+/// it: the gateway keeps slots for requests that carry it, so the command line reaches
+/// its node when other clients hold every other connection (gateway.hpp).
+http_fields token_if_readable(const home_folder& home) {
+  auto token = read_file(home.api_token_file(), 1024);
+  if (!token)
+    return {};
+  auto text = std::move(*token.value);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+    text.pop_back();
+  return {{"Authorization", "Bearer " + text}};
+}
+
+/// `fields` with the token when they have no Authorization of their own.
+http_fields with_token(const home_folder& home, http_fields fields) {
+  const bool has_token = std::any_of(fields.begin(), fields.end(), [](const auto& field) {
+    return field.first == "Authorization";
+  });
+  if (!has_token)
+    for (auto& field : token_if_readable(home))
+      fields.push_back(std::move(field));
+  return fields;
+}
+
 /// One API call to the node of `home` at `gateway`, whatever its status; fails when the
 /// node does not answer JSON.
 api_reply call_any(const home_folder& home, const endpoint& gateway, std::string_view method,
                    std::string_view target, std::string_view body, const http_fields& fields) {
-  auto reply = http_request(gateway, method, target, body, api_timeout, fields);
+  auto reply = http_request(gateway, method, target, body, api_timeout, with_token(home, fields));
   if (!reply)
     fail(1, reply.error + " (is the node running? `stakecast node --home " + home.root.string() + "`)");
   auto json = nlohmann::json::parse(reply.value->body, nullptr, false);
@@ -263,10 +288,7 @@ http_fields token_of(const home_folder& home) {
   auto token = read_file(home.api_token_file(), 1024);
   if (!token)
     fail(1, token.error + " (is the node running? it writes the token when it starts)");
-  auto text = std::move(*token.value);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
-    text.pop_back();
-  return {{"Authorization", "Bearer " + text}};
+  return token_if_readable(home);
 }
 
 /// Reads `count` bytes of `file` at `offset`.
@@ -348,8 +370,10 @@ void add_publish(CLI::App& app, std::optional<std::string>& home_flag, int& exit
 /// the manifest as soon as its last byte is in and writes it to `out`. A connection
 /// that ends or stalls mid-body is resumed with a Range from the first segment not yet
 /// written, at most `resumes_max` times in a row without a new segment.
-void download_verified(const endpoint& gateway, const core::manifest& manifest,
+void download_verified(const home_folder& home, const core::manifest& manifest,
                        const core::content_id& id, std::ofstream& out, const std::string& path) {
+  const auto gateway = gateway_of(home);
+  const auto token = token_if_readable(home);
   constexpr int resumes_max = 5;
   std::uint32_t next = 0; // the first segment not yet written
   std::string pending;    // the bytes of segment `next` so far
@@ -390,8 +414,10 @@ void download_verified(const endpoint& gateway, const core::manifest& manifest,
     const std::uint32_t from = next;
     pending.clear();
     const auto range = fmt::format("bytes={}-", manifest.segments[from].offset_bytes);
-    auto reply = http_get_streamed(gateway, "/content/" + id.to_hex(), content_timeout,
-                                   {{"Range", range}}, take);
+    auto fields = token;
+    fields.emplace_back("Range", range);
+    auto reply =
+        http_get_streamed(gateway, "/content/" + id.to_hex(), content_timeout, fields, take);
     if (!fatal.empty())
       fail(1, fatal);
     if (!reply) {
@@ -407,17 +433,28 @@ void download_verified(const endpoint& gateway, const core::manifest& manifest,
   }
 }
 
+/// `path` as the node should see it: its folder with every link resolved (this user's
+/// view of it; the node follows none), then its name, which may be a link the node refuses.
+std::string path_for_node(const std::string& path) {
+  const std::filesystem::path absolute = std::filesystem::absolute(path);
+  std::error_code failed;
+  const auto folder = std::filesystem::weakly_canonical(absolute.parent_path(), failed);
+  return failed ? absolute.string() : (folder / absolute.filename()).string();
+}
+
 /// Has the node save the content into `path` (node/content_saver.hpp: it verified every
 /// segment it writes, keeps the whole segments an earlier save left there, and goes on
-/// from there) and waits for it: the save's final status. Nullopt when the node cannot
-/// open `path` (another user's node, say): the caller streams it through the gateway
-/// instead.
+/// from there) and waits for it: the save's final status. Nullopt when the node may not
+/// write `path` (outside its download folders, or it runs as another user): the caller
+/// streams it through the gateway and writes it itself.
 std::optional<nlohmann::json> saved_by_node(const home_folder& home, const core::content_id& id,
                                             const std::string& path) {
   const auto fields = token_of(home);
   const auto gateway = gateway_of(home);
   const auto target = fmt::format("/api/content/{}/save", id.to_hex());
-  const auto started = call_any(home, gateway, "POST", target, nlohmann::json{{"path", path}}.dump(), fields);
+  const auto node_path = path_for_node(path);
+  const auto started =
+      call_any(home, gateway, "POST", target, nlohmann::json{{"path", node_path}}.dump(), fields);
   if (started.status == 403) {
     std::fprintf(stderr, "note: %s; streaming it through the gateway instead\n",
                  error_of(started.body).c_str());
@@ -472,13 +509,14 @@ void add_get(CLI::App& app, std::optional<std::string>& home_flag, int& exit_cod
                           !std::filesystem::is_regular_file(*output, ignored);
     const auto temporary = in_place ? *output : std::filesystem::absolute(*output + ".part").string();
     std::optional<nlohmann::json> saved;
-    if (!in_place)
+    // The node refuses a name with control characters; this process may write it.
+    if (!in_place && path_characters_problem(temporary).empty())
       saved = saved_by_node(home, *id, temporary);
     if (!saved) {
       std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
       if (!out)
         fail(1, fmt::format("cannot write {}", temporary));
-      download_verified(gateway_of(home), *manifest, *id, out, temporary);
+      download_verified(home, *manifest, *id, out, temporary);
       out.close();
       if (!out)
         fail(1, fmt::format("cannot write {} (disk full?)", temporary));
@@ -549,6 +587,9 @@ void add_devnet(CLI::App& app, int& exit_code) {
       std::fprintf(stderr, "note: %s holds a devnet already: it keeps its ports, --base-port is ignored\n",
                    dir->c_str());
     options->executable = std::filesystem::read_symlink("/proc/self/exe");
+    if (::geteuid() == 0)
+      std::fprintf(stderr, "note: running as root, so the devnet's nodes do too (each says so in "
+                           "its node.log); none needs a privilege: run it as a user of its own\n");
     auto nodes = devnet_up(*options);
     if (!nodes)
       fail(1, nodes.error);

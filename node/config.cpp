@@ -1,5 +1,6 @@
 #include "node/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -54,6 +55,23 @@ void read_peers(node_reader& root, node_config& out) {
     if (peer.address.port == 0)
       item.error_at("address", "a peer's port must not be 0");
     out.peers.push_back(std::move(peer));
+  }
+}
+
+void read_download_folders(node_reader& root, node_config& out) {
+  auto downloads = root.optional_section("downloads");
+  for (auto& item :
+       downloads.optional_list("folders", {.max = node_config::download_folders_max})) {
+    const auto text = item.as<std::string>();
+    const bool visible = std::none_of(text.begin(), text.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (!visible)
+      item.error("a folder's path may not hold control characters");
+    else if (!std::filesystem::path(text).is_absolute())
+      item.error(fmt::format("folder {} must be an absolute path", config::in_quotes(text)));
+    else
+      out.download_folders.emplace_back(text);
   }
 }
 
@@ -114,6 +132,20 @@ node_config read(config::document_reader document) {
       "first_frame_timeout", out.first_frame_timeout, {.min = 100ms, .max = 1min}));
   out.idle_timeout = millis(transport.optional<std::chrono::nanoseconds>(
       "idle_timeout", out.idle_timeout, {.min = 1s, .max = 24h}));
+
+  auto limits = root.optional_section("gateway_limits");
+  out.gateway_connections_max =
+      limits.optional<std::uint32_t>("connections_max", out.gateway_connections_max,
+                                     {1, node_config::gateway_connections_max_max});
+  out.gateway_connections_per_address_max = limits.optional<std::uint32_t>(
+      "connections_per_address_max", out.gateway_connections_per_address_max,
+      {1, node_config::gateway_connections_max_max});
+  out.gateway_header_timeout = millis(limits.optional<std::chrono::nanoseconds>(
+      "header_timeout", out.gateway_header_timeout, {.min = 100ms, .max = 1min}));
+  out.gateway_idle_timeout = millis(limits.optional<std::chrono::nanoseconds>(
+      "idle_timeout", out.gateway_idle_timeout, {.min = 100ms, .max = 1h}));
+
+  read_download_folders(root, out);
 
   auto service = root.optional_section("service");
   out.deposit_micro = service.optional<std::uint64_t>("deposit", out.deposit_micro, {.min = 1});
@@ -213,6 +245,18 @@ std::string to_yaml(const node_config& c) {
       << duration(c.inbound_handshake_timeout);
   out << YAML::Key << "first_frame_timeout" << YAML::Value << duration(c.first_frame_timeout);
   out << YAML::Key << "idle_timeout" << YAML::Value << duration(c.idle_timeout) << YAML::EndMap;
+  out << YAML::Key << "gateway_limits" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "connections_max" << YAML::Value << c.gateway_connections_max;
+  out << YAML::Key << "connections_per_address_max" << YAML::Value
+      << c.gateway_connections_per_address_max;
+  out << YAML::Key << "header_timeout" << YAML::Value << duration(c.gateway_header_timeout);
+  out << YAML::Key << "idle_timeout" << YAML::Value << duration(c.gateway_idle_timeout)
+      << YAML::EndMap;
+  out << YAML::Key << "downloads" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "folders" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto& folder : c.download_folders)
+    out << folder.string();
+  out << YAML::EndSeq << YAML::EndMap;
   out << YAML::Key << "service" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "deposit" << YAML::Value << c.deposit_micro;
   out << YAML::Key << "receipt_interval" << YAML::Value << duration(c.receipt_interval);

@@ -15,6 +15,9 @@
 //   transport: {connections_max: 128, unknown_connections_max: 96, inbound_handshakes_max: 16,
 //               connections_per_address_max: 8, handshake_timeout: 5s,
 //               inbound_handshake_timeout: 2s, first_frame_timeout: 2s, idle_timeout: 60s}
+//   gateway_limits: {connections_max: 64, connections_per_address_max: 32,
+//                    header_timeout: 5s, idle_timeout: 10s}
+//   downloads: {folders: []}        # besides <home>/downloads, where `get` has the node write
 //   service: {deposit: 1000000, receipt_interval: 10s, claim_interval: 30s}
 //   log: {level: info}
 //
@@ -56,6 +59,9 @@ struct peer_address {
 struct node_config {
   /// Peers listed in a config: enough for a devnet or a bootstrap list.
   static constexpr std::size_t peers_max = 256;
+  static constexpr std::size_t download_folders_max = 16;
+  /// The gateway scans its connections to choose one to close when it is full.
+  static constexpr std::uint32_t gateway_connections_max_max = 4096;
 
   // Roles: a validator runs the chain; a masternode hosts and serves the content the
   // chain assigns to it; a viewer streams through the gateway.
@@ -90,6 +96,16 @@ struct node_config {
   std::chrono::milliseconds inbound_handshake_timeout{2000};
   std::chrono::milliseconds first_frame_timeout{2000};
   std::chrono::milliseconds idle_timeout{60000};
+
+  // The gateway's limits (gateway.hpp, gateway_options: the defaults are its own).
+  std::uint32_t gateway_connections_max = 64;
+  std::uint32_t gateway_connections_per_address_max = 32;
+  std::chrono::milliseconds gateway_header_timeout{5000};
+  std::chrono::milliseconds gateway_idle_timeout{10000};
+
+  /// Absolute folders, besides <home>/downloads, that a save (`stakecast get`) may have
+  /// the node write below (content_saver.hpp).
+  std::vector<std::filesystem::path> download_folders;
 
   /// Micro-units a viewer locks for each viewing session it pays for.
   std::uint64_t deposit_micro = 1'000'000;

@@ -1,5 +1,6 @@
-// The node's config file and home folder: a config reads back what to_yaml wrote,
-// mistakes are named by file, line and key, and a home is made once with a private key
+// The node's config file and home folder: a config reads back what to_yaml wrote (the
+// gateway's limits and the download folders included), mistakes are named by file, line
+// and key (a relative download folder among them), and a home is made once with a private key
 // and a genesis that parses. Each test writes only into its own temporary folder.
 #include <filesystem>
 #include <fstream>
@@ -50,6 +51,11 @@ TEST_CASE("a node config reads back what to_yaml wrote", "[node][config]") {
   config.inbound_handshake_timeout = std::chrono::milliseconds(1500);
   config.first_frame_timeout = std::chrono::milliseconds(750);
   config.chain_reserve_bytes = 32ull << 20;
+  config.gateway_connections_max = 200;
+  config.gateway_connections_per_address_max = 20;
+  config.gateway_header_timeout = std::chrono::milliseconds(2500);
+  config.gateway_idle_timeout = std::chrono::milliseconds(4000);
+  config.download_folders = {"/srv/videos", "/home/me/Videos"};
   const auto read = node::parse_node_config(node::to_yaml(config), "written.yaml");
   CHECK_FALSE(read.validator);
   CHECK(read.masternode);
@@ -72,6 +78,16 @@ TEST_CASE("a node config reads back what to_yaml wrote", "[node][config]") {
   CHECK(node::node_config{}.chain_reserve() == 256ull << 20);
   CHECK(node::parse_node_config("store: {map_size: 4MiB, map_size_max: 64MiB}\n", "c.yaml")
             .chain_reserve() == 8ull << 20);
+  CHECK(read.gateway_connections_max == 200);
+  CHECK(read.gateway_connections_per_address_max == 20);
+  CHECK(read.gateway_header_timeout == config.gateway_header_timeout);
+  CHECK(read.gateway_idle_timeout == config.gateway_idle_timeout);
+  CHECK(read.download_folders == config.download_folders);
+  // The defaults read back too.
+  const auto defaults =
+      node::parse_node_config(node::to_yaml(node::node_config{}), "defaults.yaml");
+  CHECK(defaults.download_folders.empty());
+  CHECK(defaults.gateway_connections_max == node::node_config{}.gateway_connections_max);
 }
 
 TEST_CASE("a node config names its mistakes by line and key", "[node][config]") {
@@ -91,6 +107,13 @@ TEST_CASE("a node config names its mistakes by line and key", "[node][config]") 
              Contains("transport.connections_per_address_max"));
   CHECK_THAT(error_of("store: {map_size: 4MiB, map_size_max: 64MiB, chain_reserve: 32MiB}\n"),
              Contains("store.chain_reserve") && Contains("below half of map_size_max"));
+  CHECK_THAT(error_of("downloads: {folders: [videos]}\n"),
+             Contains("downloads.folders[0]") && Contains("absolute"));
+  CHECK_THAT(error_of("downloads: {folders: [\"/srv/a\\nb\"]}\n"), Contains("control characters"));
+  CHECK_THAT(error_of("gateway_limits: {connections_max: 0}\n"),
+             Contains("gateway_limits.connections_max"));
+  CHECK_THAT(error_of("gateway_limits: {header_timeout: 10ms}\n"),
+             Contains("gateway_limits.header_timeout"));
   CHECK(error_of("roles: [viewer]\n").empty());
 }
 

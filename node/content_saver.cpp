@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -32,6 +33,138 @@ api_response error_response(unsigned status, std::string message) {
 
 std::string system_error_text(int error) {
   return std::error_code(error, std::generic_category()).message();
+}
+
+/// A descriptor closed when it goes out of scope.
+class unique_fd {
+public:
+  explicit unique_fd(int fd = -1) noexcept : fd_(fd) {}
+  ~unique_fd() { reset(); }
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  unique_fd& operator=(unique_fd&& other) noexcept {
+    reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+
+  int get() const noexcept { return fd_; }
+  int release() noexcept { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) noexcept {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = fd;
+  }
+
+private:
+  int fd_;
+};
+
+/// The names between the slashes of `path`, without the empty ones and ".".
+std::vector<std::string> components_of(const std::string& path) {
+  std::vector<std::string> names;
+  for (const auto& part : std::filesystem::path(path))
+    if (const auto name = part.string(); !name.empty() && name != "/" && name != ".")
+      names.push_back(name);
+  return names;
+}
+
+bool starts_with(const std::vector<std::string>& names, const std::vector<std::string>& prefix) {
+  return names.size() > prefix.size() && std::equal(prefix.begin(), prefix.end(), names.begin());
+}
+
+/// What is below the allowed folder a path names: which folder and the names under it.
+struct below_folder {
+  std::filesystem::path folder;
+  std::vector<std::string> names;
+};
+
+/// The folder of `folders` that `names` lie below, as spelt in the settings or as the
+/// folder's canonical path (what `get` sends when its own path to it goes through a
+/// link).
+std::optional<below_folder> locate(const std::vector<std::filesystem::path>& folders,
+                                   const std::vector<std::string>& names) {
+  for (const auto& folder : folders) {
+    std::error_code ignored;
+    for (const auto& spelling : {folder, std::filesystem::weakly_canonical(folder, ignored)}) {
+      const auto prefix = components_of(spelling.string());
+      if (!spelling.empty() && starts_with(names, prefix))
+        return below_folder{
+            folder, {names.begin() + static_cast<std::ptrdiff_t>(prefix.size()), names.end()}};
+    }
+  }
+  return std::nullopt;
+}
+
+std::string folder_list(const std::vector<std::filesystem::path>& folders) {
+  if (folders.empty())
+    return "none are configured";
+  std::string list;
+  for (const auto& folder : folders)
+    list += (list.empty() ? "" : ", ") + folder.string();
+  return list;
+}
+
+/// Why opening `name` in `directory` failed: a symbolic link is named as one (the
+/// kernel says ELOOP or ENOTDIR for it, depending on the flags).
+std::string open_failure(int directory, const std::string& name, int error) {
+  struct stat info {};
+  if (::fstatat(directory, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(info.st_mode))
+    return fmt::format("'{}' is a symbolic link, and a save follows none", name);
+  return fmt::format("cannot open '{}': {}", name, system_error_text(error));
+}
+
+/// The file a save writes: its descriptor, or the status and reason of a refusal.
+struct opened_file {
+  unique_fd fd;
+  unsigned status = 0;
+  std::string error;
+};
+
+opened_file refused(unsigned status, const std::string& path, std::string why) {
+  return {unique_fd{}, status, fmt::format("path '{}': {}", path, why)};
+}
+
+/// Opens (or creates) the regular file `path` names below one of `folders`, walking
+/// from the folder one name at a time without following a link (content_saver.hpp).
+opened_file open_below(const std::vector<std::filesystem::path>& folders, const std::string& path) {
+  const auto names = components_of(path);
+  if (std::find(names.begin(), names.end(), "..") != names.end())
+    return refused(403, path, "a save takes no '..' in its path");
+  const auto below = locate(folders, names);
+  if (!below)
+    return refused(403, path,
+                   fmt::format("outside the folders a save may write into ({}; config key "
+                               "downloads.folders)",
+                               folder_list(folders)));
+  unique_fd directory(::open(below->folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (directory.get() < 0)
+    return refused(403, path,
+                   fmt::format("cannot open the folder {}: {}", below->folder.string(),
+                               system_error_text(errno)));
+  for (std::size_t i = 0; i + 1 < below->names.size(); ++i) {
+    const auto& name = below->names[i];
+    unique_fd next(
+        ::openat(directory.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (next.get() < 0)
+      return refused(403, path, open_failure(directory.get(), name, errno));
+    directory = std::move(next);
+  }
+  assert(!below->names.empty()); // locate: the path is longer than its folder
+  const auto& name = below->names.back();
+  unique_fd file(::openat(directory.get(), name.c_str(),
+                          O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644));
+  if (file.get() < 0)
+    return errno == EISDIR ? refused(400, path, "not a regular file")
+                           : refused(403, path, open_failure(directory.get(), name, errno));
+  struct stat info {};
+  if (::fstat(file.get(), &info) != 0 || !S_ISREG(info.st_mode))
+    return refused(400, path, "not a regular file");
+  // Written into, the file would change under its other names too, which may be
+  // outside the folder.
+  if (info.st_nlink > 1)
+    return refused(403, path, fmt::format("the file has {} hard links", info.st_nlink));
+  return {std::move(file), 0, {}};
 }
 
 /// One content_source::read, waited for on the save's thread.
@@ -268,11 +401,25 @@ content_saver::~content_saver() {
   stop();
 }
 
+std::string path_characters_problem(std::string_view path) {
+  for (std::size_t at = 0; at < path.size(); ++at) {
+    const auto c = static_cast<unsigned char>(path[at]);
+    if (c == 0)
+      return fmt::format("the path holds a NUL byte at offset {}", at);
+    if (c < 0x20 || c == 0x7f)
+      return fmt::format("the path holds the control character 0x{:02x} at offset {}", c, at);
+  }
+  return {};
+}
+
 api_response content_saver::start(const core::content_id& content, const std::string& request_body) {
   const auto body = nlohmann::json::parse(request_body, nullptr, false);
   if (body.is_discarded() || !body.is_object() || !body.contains("path") || !body["path"].is_string())
     return error_response(400, "expected a JSON object {\"path\": \"/absolute/path\"}");
   const auto path = body["path"].get<std::string>();
+  // Checked before anything else looks at the path, or prints it.
+  if (auto problem = path_characters_problem(path); !problem.empty())
+    return error_response(400, std::move(problem));
   if (!std::filesystem::path(path).is_absolute())
     return error_response(400, fmt::format("path '{}': not absolute", path));
   {
@@ -284,23 +431,16 @@ api_response content_saver::start(const core::content_id& content, const std::st
     if (static_cast<std::size_t>(running) >= state_->settings.saves_max)
       return error_response(503, fmt::format("{} saves are running; try again later", running));
   }
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return error_response(403, fmt::format("cannot open {}: {}", path, system_error_text(errno)));
-  struct stat info {};
-  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-    ::close(fd);
-    return error_response(400, fmt::format("{}: not a regular file", path));
-  }
+  auto opened = open_below(state_->settings.folders, path);
+  if (opened.fd.get() < 0)
+    return error_response(opened.status, std::move(opened.error));
   std::shared_ptr<job> added;
   std::vector<std::shared_ptr<job>> dropped;
   {
     std::lock_guard lock(state_->mutex);
-    if (state_->stopped) {
-      ::close(fd);
+    if (state_->stopped)
       return error_response(503, "the node is stopping");
-    }
-    added = std::make_shared<job>(state_->next_number++, content, path, fd);
+    added = std::make_shared<job>(state_->next_number++, content, path, opened.fd.release());
     state_->jobs.emplace(added->number, added);
     added->thread = std::thread([st = state_, j = added.get()] { st->run(*j); });
     dropped = state_->prune();

@@ -5,13 +5,21 @@
 // API (token only; node/runtime.cpp routes it):
 // - `POST /api/content/<id>/save` with `{"path": "/absolute/path"}` opens (or creates,
 //   mode 0644 under the node's umask) that regular file and starts a save: 202
-//   `{"save": N}`. 400: a path that is not absolute or not a regular file; 403: the node
-//   cannot open it (the caller may stream the content through the gateway instead);
-//   503: `saves_max` saves are running.
+//   `{"save": N}`. 400: a path that is not absolute, holds a NUL or another control
+//   character, or is not a regular file; 403: a path outside `save_settings::folders`,
+//   with a `..` component, through a symbolic link, a file with other hard links, or
+//   one the node cannot open (the caller may stream the content through the gateway and
+//   write it itself); 503: `saves_max` saves are running.
 // - `GET /api/content/<id>/save/<N>`: `{"state": "running" | "done" | "failed", "bytes",
 //   "size_bytes", "segments_written", "segments", "resumed_from", "error"}`. Each poll
 //   keeps the save alive: one nobody asked after for `unwatched` is cancelled (its
 //   client went away). 404 for an unknown save.
+//
+// Where a save may write: the token lets its holder have the node write files as the
+// node's user (root on many servers), so a save writes only below one of the folders the
+// node's owner chose. The path is walked from that folder one component at a time, each
+// opened relative to the one before with O_NOFOLLOW: no symbolic link is followed, not
+// even one that points back inside, so nothing swapped in during the walk leads out.
 //
 // A save runs on its own thread. It first keeps what the file already holds: the whole
 // segments at its start that match the manifest are kept (a `get` run again after an
@@ -28,9 +36,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "actors/core/manifest.hpp"
 #include "node/gateway.hpp"
@@ -42,7 +53,15 @@ namespace stakecast::node {
 /// (docs/benchmarks.md, "Transfer").
 inline constexpr std::size_t file_write_bytes = 16 << 10;
 
+/// "" when `path` may be asked of a save as far as its characters go, else why not: a
+/// NUL byte (which the kernel would take as the path's end) or another control
+/// character, named with its offset.
+std::string path_characters_problem(std::string_view path);
+
 struct save_settings {
+  /// Absolute folders a save may write below (their own path may hold links: the
+  /// node's owner chose it). None: every save is refused with 403.
+  std::vector<std::filesystem::path> folders;
   std::size_t saves_max = 8;
   /// Finished saves kept for their status, oldest forgotten first.
   std::size_t finished_kept = 64;

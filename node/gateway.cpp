@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <string_view>
 #include <thread>
@@ -42,6 +43,9 @@ constexpr std::size_t mime_type_bytes_max = 255;
 constexpr std::uint32_t linger_ms = 2'000;
 constexpr std::size_t linger_bytes_max = 1024 * 1024;
 constexpr std::size_t linger_read_bytes = 16 * 1024;
+// A kept-alive connection's wait for its next request reads this much at once; the
+// header parser takes it from the buffer.
+constexpr std::size_t idle_read_bytes = 4 * 1024;
 
 /// Lets a content read that completes after the gateway is gone do nothing, instead of
 /// posting onto a destroyed io_context. Shared by the gateway and every pending read.
@@ -87,6 +91,17 @@ std::string_view path_of(beast::string_view target) {
   return view(target).substr(0, view(target).find('?'));
 }
 
+/// Compares without stopping at the first difference, so that the time an answer takes
+/// does not tell a guesser how much of the token it got right.
+bool same_secret(std::string_view given, std::string_view expected) {
+  if (given.size() != expected.size())
+    return false;
+  unsigned char difference = 0;
+  for (std::size_t i = 0; i < given.size(); ++i)
+    difference |= static_cast<unsigned char>(given[i] ^ expected[i]);
+  return difference == 0;
+}
+
 } // namespace
 
 struct gateway::impl {
@@ -94,6 +109,14 @@ struct gateway::impl {
       : options(std::move(chosen_options)), services(std::move(chosen_services)) {}
 
   void accept();
+  /// Opens a connection for `socket`, making room as gateway.hpp says, or closes it.
+  void admit(tcp::socket socket);
+  /// The connection to close for a new one from `address`: among those that may be
+  /// closed (connection::closable), of the token slots or not, from `address` when
+  /// `same_address`, else from the address with the most connections; the one that has
+  /// waited longest. Null when none may be closed.
+  connection* choose_closable(bool token_slots, const net::ip::address& address,
+                              bool same_address) const;
   void run();
   void stop();
 
@@ -118,16 +141,40 @@ namespace {
 /// Lives on the gateway thread only.
 class connection : public std::enable_shared_from_this<connection> {
 public:
-  connection(gateway::impl& gateway, tcp::socket socket)
-      : gateway_(gateway), stream_(std::move(socket)), content_timer_(gateway.io) {}
+  using time_point = std::chrono::steady_clock::time_point;
 
-  void read_request();
+  connection(gateway::impl& gateway, tcp::socket socket, net::ip::address address, bool token_slot)
+      : gateway_(gateway), stream_(std::move(socket)), content_timer_(gateway.io),
+        address_(std::move(address)), token_slot_(token_slot) {}
+
+  /// Reads the first request: its header must be in within header_timeout_ms.
+  void start();
   /// Idempotent. Closes the socket and lets the gateway drop this connection.
   void close();
 
+  const net::ip::address& address() const { return address_; }
+  bool token_slot() const { return token_slot_; }
+  /// Whether the gateway may close it to make room: it waits for a request (its first
+  /// byte, its header, or the body of one without the token) or lingers after its last
+  /// response. One that is answering, or reading a body with the token, is busy.
+  bool closable() const;
+  /// Since when it waits for a request; the lingering come first.
+  time_point waiting_since() const { return waiting_since_; }
+
 private:
+  // What the connection is doing: waiting for the next request on a kept-alive
+  // connection, reading a request's header or body, answering, or lingering after
+  // its last answer.
+  enum class phase { idle, header, body, answering, lingering };
+
   const gateway_options& options() const { return gateway_.options; }
+  void new_parser();
+  void read_request();
+  void read_header();
+  void on_header(error_code error);
   void on_request(error_code error);
+  void on_read_error(error_code error);
+  bool carries_token(const http::request<http::string_body>& request) const;
   void route(http::request<http::string_body>& request);
   void send(string_response response);
   void serve_content(const http::request<http::string_body>& request, const core::content_id& id);
@@ -157,16 +204,96 @@ private:
   std::uint64_t read_generation_ = 0;
   bool read_pending_ = false;
   net::steady_timer content_timer_;
+
+  const net::ip::address address_;
+  const bool token_slot_;
+  phase phase_ = phase::header;
+  time_point waiting_since_ = std::chrono::steady_clock::now();
+  // The request being read or answered carries the API token.
+  bool trusted_ = false;
 };
 
-void connection::read_request() {
+void connection::start() {
+  new_parser();
+  read_header();
+}
+
+void connection::new_parser() {
   parser_.emplace();
   parser_->header_limit(options().request_header_bytes_max);
   parser_->body_limit(options().body_bytes_max);
-  stream_.expires_after(milliseconds(options().read_timeout_ms));
+  trusted_ = false;
+}
+
+void connection::read_request() {
+  new_parser();
+  waiting_since_ = std::chrono::steady_clock::now();
+  if (buffer_.size() > 0) // the client sent its next request already
+    return read_header();
+  phase_ = phase::idle;
+  stream_.expires_after(milliseconds(options().idle_timeout_ms));
+  stream_.async_read_some(buffer_.prepare(idle_read_bytes),
+                          [self = shared_from_this()](error_code error, std::size_t bytes) {
+                            if (self->closed_)
+                              return;
+                            if (error)
+                              return self->close(); // idle too long, or the client left
+                            self->buffer_.commit(bytes);
+                            self->read_header();
+                          });
+}
+
+void connection::read_header() {
+  phase_ = phase::header;
+  // One deadline for the whole header, however slowly its bytes come.
+  stream_.expires_after(milliseconds(options().header_timeout_ms));
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](error_code error, std::size_t) { self->on_header(error); });
+}
+
+void connection::on_header(error_code error) {
+  if (closed_)
+    return;
+  if (error)
+    return on_read_error(error);
+  trusted_ = carries_token(parser_->get());
+  if (token_slot_ && !trusted_) {
+    phase_ = phase::answering;
+    auto response = error_response(http::status::service_unavailable,
+                                   "the gateway is full: this connection is served only with the "
+                                   "node's API token",
+                                   parser_->get().version(), false);
+    response.set(http::field::retry_after, "1");
+    return send(std::move(response));
+  }
+  if (parser_->is_done())
+    return on_request({});
+  phase_ = phase::body;
+  stream_.expires_after(milliseconds(options().body_timeout_ms));
   http::async_read(
       stream_, buffer_, *parser_,
-      [self = shared_from_this()](error_code error, std::size_t) { self->on_request(error); });
+      [self = shared_from_this()](error_code failure, std::size_t) { self->on_request(failure); });
+}
+
+bool connection::carries_token(const http::request<http::string_body>& request) const {
+  const auto& token = options().api_token;
+  return !token.empty() &&
+         same_secret(view(request[http::field::authorization]), "Bearer " + token);
+}
+
+bool connection::closable() const {
+  switch (phase_) {
+    case phase::idle:
+    case phase::header:
+    case phase::lingering:
+      return true;
+    case phase::body:
+      return !trusted_; // an upload of the command line's is not cut off
+    case phase::answering:
+      return false;
+  }
+  return false;
 }
 
 void connection::close() {
@@ -184,11 +311,15 @@ void connection::close() {
 void connection::on_request(error_code error) {
   if (closed_)
     return;
-  if (!error) {
-    auto request = parser_->release();
-    route(request);
-    return;
-  }
+  if (error)
+    return on_read_error(error);
+  phase_ = phase::answering;
+  auto request = parser_->release();
+  route(request);
+}
+
+void connection::on_read_error(error_code error) {
+  phase_ = phase::answering;
   const unsigned version = 11;
   if (error == http::error::header_limit)
     send(error_response(http::status::request_header_fields_too_large,
@@ -416,6 +547,8 @@ void connection::finish_response(bool keep_alive) {
   error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored); // the client reads EOF
   stream_.expires_after(milliseconds(linger_ms));
+  phase_ = phase::lingering;
+  waiting_since_ = time_point::min(); // done: the first to go when room is needed
   linger(0);
 }
 
@@ -446,17 +579,72 @@ void gateway::impl::accept() {
       });
       return;
     }
-    if (connections.size() >= options.connections_max) {
+    admit(std::move(socket));
+    accept();
+  });
+}
+
+void gateway::impl::admit(tcp::socket socket) {
+  error_code failure;
+  const auto address = socket.remote_endpoint(failure).address();
+  if (failure)
+    return; // gone already; the socket closes as it goes out of scope
+  std::size_t regular = 0, of_address = 0, token = 0;
+  for (const auto& [raw, open] : connections) {
+    if (open->token_slot()) {
+      ++token;
+      continue;
+    }
+    ++regular;
+    of_address += open->address() == address;
+  }
+  const bool address_full = of_address >= options.connections_per_address_max;
+  bool token_slot = false;
+  if (address_full || regular >= options.connections_max) {
+    const bool token_slots = !options.api_token.empty() && options.token_connections_max > 0;
+    if (auto* closed = choose_closable(false, address, address_full)) {
+      spdlog::debug("gateway: closing a connection waiting for a request to make room");
+      closed->close();
+    } else if (token_slots && token < options.token_connections_max) {
+      token_slot = true;
+    } else if (auto* taken = token_slots ? choose_closable(true, address, false) : nullptr) {
+      taken->close();
+      token_slot = true;
+    } else {
+      spdlog::debug("gateway: every connection is busy; closing a new one from {}",
+                    address.to_string());
       error_code ignored;
       socket.shutdown(tcp::socket::shutdown_both, ignored);
       socket.close(ignored);
-    } else {
-      auto opened = std::make_shared<connection>(*this, std::move(socket));
-      connections.emplace(opened.get(), opened);
-      opened->read_request();
+      return;
     }
-    accept();
-  });
+  }
+  auto opened = std::make_shared<connection>(*this, std::move(socket), address, token_slot);
+  connections.emplace(opened.get(), opened);
+  opened->start();
+}
+
+connection* gateway::impl::choose_closable(bool token_slots, const net::ip::address& address,
+                                           bool same_address) const {
+  // A scan per full accept: connections_max is at most a few thousand.
+  std::map<net::ip::address, std::size_t> per_address;
+  for (const auto& [raw, open] : connections)
+    if (open->token_slot() == token_slots)
+      ++per_address[open->address()];
+  connection* chosen = nullptr;
+  std::size_t chosen_count = 0;
+  for (const auto& [raw, open] : connections) {
+    if (open->token_slot() != token_slots || !open->closable() ||
+        (same_address && open->address() != address))
+      continue;
+    const std::size_t count = per_address[open->address()];
+    if (chosen == nullptr || count > chosen_count ||
+        (count == chosen_count && open->waiting_since() < chosen->waiting_since())) {
+      chosen = raw;
+      chosen_count = count;
+    }
+  }
+  return chosen;
 }
 
 void gateway::impl::run() {
@@ -489,11 +677,13 @@ void gateway::impl::stop() {
 
 std::unique_ptr<gateway> gateway::start(gateway_options options, gateway_services services,
                                         std::string& error) {
-  if (options.connections_max == 0 || options.chunk_bytes == 0 ||
-      options.request_header_bytes_max == 0 || options.read_timeout_ms == 0 ||
-      options.send_timeout_ms == 0 || options.content_timeout_ms == 0) {
-    error = "gateway: connections_max, chunk_bytes, request_header_bytes_max and the "
-            "timeouts must be positive";
+  if (options.connections_max == 0 || options.connections_per_address_max == 0 ||
+      options.chunk_bytes == 0 || options.request_header_bytes_max == 0 ||
+      options.header_timeout_ms == 0 || options.idle_timeout_ms == 0 ||
+      options.body_timeout_ms == 0 || options.send_timeout_ms == 0 ||
+      options.content_timeout_ms == 0) {
+    error = "gateway: connections_max, connections_per_address_max, chunk_bytes, "
+            "request_header_bytes_max and the timeouts must be positive";
     return nullptr;
   }
   auto state = std::make_unique<impl>(std::move(options), std::move(services));

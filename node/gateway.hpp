@@ -16,10 +16,27 @@
 // Errors are JSON `{"error": "..."}`: 400 (bad content id, malformed request), 404
 // (unknown route or content), 405 with `Allow`, 413 (body over body_bytes_max), 431
 // (header over request_header_bytes_max), 416 (with `Content-Range: bytes */size`), 500
-// (the api handler or content source threw). After a request that could not be parsed
+// (the api handler or content source threw), 503 (a request without the API token in a
+// token slot, see below). After a request that could not be parsed
 // (400, 413, 431) the connection is closed, since the rest of its bytes mean nothing. Content and
 // api responses carry `Access-Control-Allow-Origin: *`, so a page served from elsewhere may use
 // them.
+//
+// Connections (the gateway's answer to clients that open sockets and send nothing, or
+// dribble a header, to hold every slot): a connection waits for a request in one of
+// three phases, each bounded: the header, which must arrive whole within
+// `header_timeout_ms` of the connection opening or, on a kept-alive connection, of the
+// request's first byte; the wait for that first byte (`idle_timeout_ms`); the body
+// (`body_timeout_ms`). When `connections_max` connections are open, or
+// `connections_per_address_max` from the new one's address, a new connection takes the
+// place of the one that has waited longest for a request (of its own address when the
+// address is at its limit, else of the address with the most connections): a
+// connection that is sending a response, or reading the body of a request with the API
+// token, is never closed for another. When no connection can make room, the new one
+// gets one of `token_connections_max` token slots, where only a request with
+// `Authorization: Bearer <api_token>` is served (others: 503 and close), so the node's
+// own command line reaches it whatever the other clients hold; when those are taken
+// too, the new connection is closed at once.
 //
 // Concurrency: the gateway owns one io_context run by one thread it starts. All
 // connection state lives on that thread. `describe` and the api handler are called
@@ -99,14 +116,27 @@ struct gateway_options {
   /// Address and port to listen on; port 0 picks a free one (see gateway::port()).
   std::string address = "127.0.0.1";
   std::uint16_t port = 0;
-  /// Open connections at most; a connection beyond it is closed as soon as accepted.
+  /// Open connections at most, apart from the token slots (see above).
   std::size_t connections_max = 64;
+  /// Open connections from one IP address at most, apart from the token slots. Every
+  /// local client shares 127.0.0.1: the token slots and the closing of waiting
+  /// connections are what keep a local attacker from locking the others out.
+  std::size_t connections_per_address_max = 32;
+  /// Connections beyond connections_max for requests that carry the API token.
+  std::size_t token_connections_max = 4;
+  /// The node's API token; "" when it has none (no token slots then).
+  std::string api_token;
   /// Request line and header fields at most (431 beyond).
   std::uint32_t request_header_bytes_max = 8 * 1024;
   /// Request body at most (413 beyond); only the api takes bodies.
   std::uint64_t body_bytes_max = 64 * 1024;
-  /// Longest wait for (the rest of) a request, idle keep-alive included.
-  std::uint32_t read_timeout_ms = 30'000;
+  /// Longest a request's header may take: from the connection opening, or from its
+  /// first byte on a kept-alive connection.
+  std::uint32_t header_timeout_ms = 5'000;
+  /// Longest a kept-alive connection waits for the next request to begin.
+  std::uint32_t idle_timeout_ms = 10'000;
+  /// Longest wait for (the rest of) a request's body once its header is in.
+  std::uint32_t body_timeout_ms = 30'000;
   /// Longest a response write may stall: a client that takes nothing for this long
   /// (a paused player holding a connection) is dropped; it reconnects with a Range.
   std::uint32_t send_timeout_ms = 60'000;

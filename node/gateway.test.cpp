@@ -3,10 +3,15 @@
 // (reads complete at once) and from a threaded one (reads complete later, from another
 // thread), and a small Beast client whose every wait is bounded checks: whole and
 // ranged bodies byte for byte, 416, HEAD, 404/400/405, /metrics fed by
-// prometheus_metrics, /api routed to its handler, keep-alive, the connection limit,
-// oversize and non-HTTP requests, a read error or a read too slow mid-body, a client
-// that leaves mid-stream, a 1 GiB resource read chunk by chunk, and reads that
-// complete after the gateway is gone (the last is sharpest under AddressSanitizer).
+// prometheus_metrics, /api routed to its handler, keep-alive, oversize and non-HTTP
+// requests, a read error or a read too slow mid-body, a client that leaves mid-stream, a
+// 1 GiB resource read chunk by chunk, and reads that complete after the gateway is gone
+// (the last is sharpest under AddressSanitizer). Against clients that hold connections
+// (from 127.0.0.1, like every local client, and from 127.0.0.2-3 for the per-address
+// limit): more idle sockets than the table leave an honest request and one with the API
+// token answered (within wait_max), busy connections leave the token slots, one address
+// gets at most its share, and a silent, idle or dribbled header is cut off after its
+// (small) timeout.
 #include "node/gateway.hpp"
 
 #include <algorithm>
@@ -243,9 +248,15 @@ http::request<http::string_body> make_request(http::verb method, const std::stri
 /// timed_out.
 class test_client {
 public:
-  explicit test_client(std::uint16_t port) {
+  /// `from`: the loopback address the client connects from (the gateway counts
+  /// connections per address).
+  explicit test_client(std::uint16_t port, const char* from = "127.0.0.1") {
     const tcp::endpoint server{net::ip::make_address("127.0.0.1"), port};
-    connect_error = run([&](auto done) { socket_.async_connect(server, done); });
+    socket_.open(tcp::v4(), connect_error);
+    if (!connect_error)
+      socket_.bind({net::ip::make_address(from), 0}, connect_error);
+    if (!connect_error)
+      connect_error = run([&](auto done) { socket_.async_connect(server, done); });
   }
 
   error_code send(const http::request<http::string_body>& request) {
@@ -526,16 +537,41 @@ TEST_CASE("two requests share one keep-alive connection", "[gateway]") {
   CHECK(client.receive().first == http::error::end_of_stream);
 }
 
-TEST_CASE("connections beyond connections_max are closed while the others work", "[gateway]") {
+TEST_CASE("a new connection takes the place of the one waiting longest for a request",
+          "[gateway]") {
   gateway_options options;
   options.connections_max = 2;
   auto server = start_gateway({sample_source(), nullptr, nullptr}, options);
   const auto small = make_request(http::verb::get, content_path(id_of(1)), "bytes=0-9");
   test_client first(server->port());
   test_client second(server->port());
-  // A completed exchange means the gateway has accepted and counted the connection.
+  // A completed exchange means the gateway has accepted and counted the connection;
+  // both now wait for their next request, the first for longer.
   CHECK(first.exchange(small).body().size() == 10);
   CHECK(second.exchange(small).body().size() == 10);
+
+  test_client third(server->port());
+  CHECK(third.exchange(small).body().size() == 10);
+  const auto closed = first.receive().first;
+  INFO(closed.message());
+  CHECK(closed != error_code{});
+  CHECK(closed != net::error::timed_out);
+  CHECK(second.exchange(small).body().size() == 10);
+}
+
+TEST_CASE("a connection beyond connections_max is closed when every other one is answering",
+          "[gateway]") {
+  auto source = std::make_shared<threaded_source>(sample_source(), 0ms);
+  source->hold(true);
+  gateway_options options;
+  options.connections_max = 2;
+  auto server = start_gateway({source, nullptr, nullptr}, options);
+  const auto small = make_request(http::verb::get, content_path(id_of(1)), "bytes=0-9");
+  test_client first(server->port());
+  test_client second(server->port());
+  REQUIRE(!first.send(small));
+  REQUIRE(!second.send(small));
+  REQUIRE(source->wait_pending(2)); // both are answering, their reads held
 
   test_client third(server->port()); // the kernel accepts; the gateway closes at once
   error_code refused = third.send(small);
@@ -545,8 +581,9 @@ TEST_CASE("connections beyond connections_max are closed while the others work",
   CHECK(refused != error_code{});
   CHECK(refused != net::error::timed_out);
 
-  CHECK(first.exchange(small).body().size() == 10);
-  CHECK(second.exchange(small).body().size() == 10);
+  source->hold(false);
+  CHECK(first.receive().second.body() == as_string(sample_bytes(), 0, 10));
+  CHECK(second.receive().second.body() == as_string(sample_bytes(), 0, 10));
 }
 
 TEST_CASE("a client that leaves mid-stream leaves the gateway serving", "[gateway]") {
@@ -681,4 +718,169 @@ TEST_CASE("a content read slower than content_timeout_ms closes the connection",
   test_client next(server->port());
   CHECK(next.exchange(make_request(http::verb::get, content_path(id_of(1)), "bytes=0-9")).body() ==
         as_string(sample_bytes(), 0, 10));
+}
+
+namespace {
+
+constexpr const char* test_token = "0123456789abcdef";
+
+http::request<http::string_body> api_status(bool with_token) {
+  auto request = make_request(http::verb::get, "/api/status");
+  if (with_token)
+    request.set(http::field::authorization, std::string("Bearer ") + test_token);
+  return request;
+}
+
+api_handler status_handler() {
+  return [](const api_request& request) {
+    return api_response{200, {{"authorized", !request.authorization.empty()}}};
+  };
+}
+
+/// Opens `count` connections that send nothing, or the start of a header when
+/// `started`, and keeps them open.
+std::vector<std::unique_ptr<test_client>> idle_clients(std::uint16_t port, std::size_t count,
+                                                       bool started = false,
+                                                       const char* from = "127.0.0.1") {
+  std::vector<std::unique_ptr<test_client>> clients;
+  for (std::size_t i = 0; i < count; ++i) {
+    clients.push_back(std::make_unique<test_client>(port, from));
+    REQUIRE(!clients.back()->connect_error);
+    if (started)
+      REQUIRE(!clients.back()->send_raw("GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+  }
+  return clients;
+}
+
+} // namespace
+
+TEST_CASE("idle sockets beyond the limit shut out neither a client nor the command line",
+          "[gateway]") {
+  gateway_options options;
+  options.connections_max = 8;
+  options.api_token = test_token;
+  // Long enough that only making room, not a timeout, can let the last clients in.
+  options.header_timeout_ms = 60'000;
+  options.idle_timeout_ms = 60'000;
+  auto server = start_gateway({sample_source(), nullptr, status_handler()}, options);
+  // Three tables' worth from 127.0.0.1, the address every local client shares: silent
+  // ones and ones that stopped half-way through their header. The gateway accepts in
+  // order, so all of them are in before the clients below.
+  auto silent = idle_clients(server->port(), 12);
+  auto dribbling = idle_clients(server->port(), 12, true);
+
+  test_client honest(server->port());
+  REQUIRE(!honest.connect_error);
+  CHECK(
+      honest.exchange(make_request(http::verb::get, content_path(id_of(1)), "bytes=0-9")).body() ==
+      as_string(sample_bytes(), 0, 10));
+  test_client command_line(server->port());
+  REQUIRE(!command_line.connect_error);
+  const auto answer = command_line.exchange(api_status(true));
+  CHECK(answer.result() == http::status::ok);
+  CHECK(nlohmann::json::parse(answer.body())["authorized"] == true);
+  // The oldest of the idle ones made the room.
+  const auto closed = silent.front()->receive().first;
+  CHECK(closed != error_code{});
+  CHECK(closed != net::error::timed_out);
+}
+
+TEST_CASE("when every connection is answering the token slots still serve the command line",
+          "[gateway]") {
+  auto source = std::make_shared<threaded_source>(sample_source(), 0ms);
+  source->hold(true);
+  gateway_options options;
+  options.connections_max = 3;
+  options.token_connections_max = 2;
+  options.api_token = test_token;
+  options.header_timeout_ms = 60'000;
+  auto server = start_gateway({source, nullptr, status_handler()}, options);
+  std::vector<std::unique_ptr<test_client>> busy;
+  for (int i = 0; i < 3; ++i) {
+    busy.push_back(std::make_unique<test_client>(server->port()));
+    REQUIRE(!busy.back()->send(make_request(http::verb::get, content_path(id_of(1)))));
+  }
+  REQUIRE(source->wait_pending(3)); // every regular connection is answering
+
+  // A token slot serves only the token...
+  test_client stranger(server->port());
+  const auto refused = stranger.exchange(api_status(false));
+  CHECK(refused.result() == http::status::service_unavailable);
+  CHECK(refused.body().find("API token") != std::string::npos);
+  CHECK(!refused.keep_alive());
+  test_client command_line(server->port());
+  CHECK(command_line.exchange(api_status(true)).result() == http::status::ok);
+  // ... and sockets that send nothing cannot hold the token slots either.
+  auto silent = idle_clients(server->port(), 4);
+  test_client again(server->port());
+  CHECK(again.exchange(api_status(true)).result() == http::status::ok);
+  source->hold(false);
+}
+
+TEST_CASE("one address holds at most connections_per_address_max of the table", "[gateway]") {
+  auto source = std::make_shared<threaded_source>(sample_source(), 0ms);
+  source->hold(true);
+  gateway_options options;
+  options.connections_max = 8;
+  options.connections_per_address_max = 2;
+  options.api_token = test_token;
+  options.header_timeout_ms = 60'000;
+  auto server = start_gateway({source, nullptr, status_handler()}, options);
+  // 127.0.0.2 fills its share with answering connections, then opens more idle ones,
+  // which take each other's place, never another address's.
+  std::vector<std::unique_ptr<test_client>> busy;
+  for (int i = 0; i < 2; ++i) {
+    busy.push_back(std::make_unique<test_client>(server->port(), "127.0.0.2"));
+    REQUIRE(!busy.back()->connect_error);
+    REQUIRE(!busy.back()->send(make_request(http::verb::get, content_path(id_of(1)))));
+  }
+  REQUIRE(source->wait_pending(2));
+  test_client over(server->port(), "127.0.0.2");
+  REQUIRE(!over.connect_error);
+  CHECK(over.exchange(api_status(false)).result() == http::status::service_unavailable);
+  // Another address is served as if 127.0.0.2 were not there.
+  auto others = idle_clients(server->port(), 5, false, "127.0.0.3");
+  test_client local(server->port());
+  CHECK(local.exchange(api_status(false)).result() == http::status::ok);
+  source->hold(false);
+}
+
+TEST_CASE("a header dribbled slower than header_timeout_ms is cut off", "[gateway]") {
+  gateway_options options;
+  options.header_timeout_ms = 300;
+  auto server = start_gateway({sample_source(), nullptr, status_handler()}, options);
+  const auto began = std::chrono::steady_clock::now();
+  test_client slow(server->port());
+  REQUIRE(!slow.connect_error);
+  REQUIRE(!slow.send_raw("GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+  // A header line every 50 ms, for 5 s at most (well within request_header_bytes_max):
+  // each byte in time for a per-read timeout, the whole far too slow.
+  error_code cut;
+  for (int line = 0; line < 100 && !cut; ++line) {
+    std::this_thread::sleep_for(50ms);
+    cut = slow.send_raw("X-Slow-" + std::to_string(line) + ": 1\r\n");
+  }
+  INFO(cut.message());
+  CHECK(cut != error_code{});
+  CHECK(std::chrono::steady_clock::now() - began >= 300ms);
+  // Nothing was answered: the connection just ended.
+  CHECK(slow.receive().first != error_code{});
+}
+
+TEST_CASE("a silent connection goes after header_timeout_ms and an idle one after idle_timeout_ms",
+          "[gateway]") {
+  gateway_options options;
+  options.header_timeout_ms = 200;
+  options.idle_timeout_ms = 300;
+  auto server = start_gateway({sample_source(), nullptr, status_handler()}, options);
+  test_client silent(server->port());
+  REQUIRE(!silent.connect_error);
+  const auto never = silent.receive().first; // bounded by wait_max, far above 200 ms
+  INFO(never.message());
+  CHECK(never == http::error::end_of_stream);
+  test_client kept(server->port());
+  CHECK(kept.exchange(api_status(false)).result() == http::status::ok);
+  const auto idle = kept.receive().first;
+  INFO(idle.message());
+  CHECK(idle == http::error::end_of_stream);
 }

@@ -5,6 +5,7 @@
 //                         identity (the public key is the node id) and its account
 //   <home>/genesis.json   the chain this node belongs to (actors/validator/genesis.hpp)
 //   <home>/data/          the LMDB store: contents, blocks, receipts
+//   <home>/downloads/     where `stakecast get` may have the node write (made at start)
 //   <home>/node.pid       the process id while `stakecast node` runs
 //   <home>/node.log       the log of `stakecast node` when it runs in the background
 //
@@ -40,6 +41,8 @@ struct home_folder {
   std::filesystem::path api_token_file() const { return root / "api.token"; }
   std::filesystem::path genesis_file() const { return root / "genesis.json"; }
   std::filesystem::path data_dir() const { return root / "data"; }
+  /// A folder the node's saves may write below, apart from the node's own files.
+  std::filesystem::path downloads_dir() const { return root / "downloads"; }
   std::filesystem::path pid_file() const { return root / "node.pid"; }
   std::filesystem::path log_file() const { return root / "node.log"; }
 };

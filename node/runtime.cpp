@@ -36,7 +36,7 @@ namespace stakecast::node {
 
 namespace {
 
-/// How long the API waits for the chain client; below the gateway's read timeout.
+/// How long the API waits for the chain client; below the command line's API timeout.
 constexpr std::chrono::milliseconds api_query_timeout{5000};
 
 struct system_clock final : world::clock {
@@ -332,6 +332,11 @@ std::string node_runtime::parts::start_world() {
   api_token = token.value->to_hex();
   if (auto problem = write_file_atomically(home.api_token_file(), api_token + "\n", true); !problem.empty())
     return problem;
+  std::error_code made;
+  std::filesystem::create_directories(home.downloads_dir(), made);
+  if (made)
+    spdlog::warn("cannot make {}: {}; `get` writes its files itself", home.downloads_dir().string(),
+                 made.message());
 
   transport_options options;
   options.listen_host = config.listen.host;
@@ -423,8 +428,14 @@ void node_runtime::parts::spawn_content_actors(const std::vector<core::node_id>&
   settings.uplink_bps = config.uplink_bps;
   contents = std::make_shared<content_service>(*system, context(), settings, storage, masternode, client);
   routes.bind_sessions(contents.get());
+  save_settings saving;
+  // Not the whole home: a save there could overwrite the node's key or its store.
+  saving.folders = {home.downloads_dir()};
+  saving.folders.insert(saving.folders.end(), config.download_folders.begin(),
+                        config.download_folders.end());
   saver = std::make_unique<content_saver>(
-      [contents = contents](const core::content_id& id) { return contents->manifest_of(id); }, contents);
+      [contents = contents](const core::content_id& id) { return contents->manifest_of(id); },
+      contents, std::move(saving));
   if (config.masternode) {
     // An assigned content is fetched from the node's peers that are not validators:
     // the publisher and the other masternodes are among them on a devnet.
@@ -466,6 +477,12 @@ std::string node_runtime::parts::start_network() {
   options.port = config.gateway->port;
   // A segment upload is the largest body: a segment and some slack.
   options.body_bytes_max = limits::payload_bytes_max + 4096;
+  options.connections_max = config.gateway_connections_max;
+  options.connections_per_address_max = config.gateway_connections_per_address_max;
+  options.header_timeout_ms = static_cast<std::uint32_t>(config.gateway_header_timeout.count());
+  options.idle_timeout_ms = static_cast<std::uint32_t>(config.gateway_idle_timeout.count());
+  // The command line sends it: it reaches the node when every other slot is taken.
+  options.api_token = api_token;
   gateway_services services;
   services.content = contents;
   services.metrics = metrics->registry();
@@ -763,6 +780,11 @@ int run_node(const home_folder& home) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (::geteuid() == 0)
+    spdlog::warn("running as root: a node needs no privilege, and whoever holds its API token "
+                 "has it write files as its user (below {} and the configured download "
+                 "folders); run it as a user of its own",
+                 home.downloads_dir().string());
   // Signals are waited for, not handled: the main thread blocks them and sigwait()s.
   sigset_t signals;
   sigemptyset(&signals);

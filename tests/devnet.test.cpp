@@ -6,7 +6,8 @@
 // others from its LMDB store and block sync, and `devnet down` leaves no process.
 // Content: an MP4 made by ffmpeg at test time is published from the viewer node, the
 // masternode the chain places it on fetches it, another node streams it through its
-// gateway with a Range request and `stakecast get` downloads it byte-identical; the
+// gateway with a Range request and `stakecast get` downloads it byte-identical (streamed
+// into a folder of the test's, written by the node into its downloads folder); the
 // viewer's receipts are claimed and the epoch's rewards pay the masternode for them
 // (and it is not jailed: it answered its audits from its store); a masternode killed with
 // SIGKILL keeps every segment it stored. Validators killed and started again one at a
@@ -16,18 +17,29 @@
 // catches up), a store filled by an upload (the chain commits on, the upload is removed
 // and /healthz names the refusal). `devnet up --base-port` takes the ports given and
 // names a taken one; `devnet down` leaves no pid file or api token behind.
+// Hostile clients: while 70 sockets dribble request headers into a validator's gateway
+// (a slowloris, from 127.0.0.1 like every local client), the chain goes on committing
+// and the node answers its API, to the command line and to a client without the token.
+// Started as root, `devnet up` and each node's log say so.
 // Bounds: every wait polls with a deadline of at most 90 s.
+#include <arpa/inet.h>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -105,6 +117,81 @@ std::uint16_t free_port_pair() {
   return 0;
 }
 
+/// Holds `count` connections to `gateway`, each sending the start of a request header
+/// and then a header line every 200 ms, never the end; a connection the gateway closes
+/// is opened again at once. Runs on a thread of its own until destroyed, or for
+/// `duration_max` whatever happens.
+class slowloris {
+public:
+  slowloris(const node::endpoint& gateway, std::size_t count, std::chrono::seconds duration_max) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(gateway.port);
+    REQUIRE(::inet_pton(AF_INET, gateway.host.c_str(), &address.sin_addr) == 1);
+    thread_ =
+        std::thread([this, address, count, duration_max] { run(address, count, duration_max); });
+  }
+  ~slowloris() {
+    stop_ = true;
+    thread_.join();
+  }
+  slowloris(const slowloris&) = delete;
+  slowloris& operator=(const slowloris&) = delete;
+
+  /// Connections opened so far, the ones opened again included.
+  std::size_t opened() const { return opened_; }
+
+private:
+  static int open_one(const sockaddr_in& address) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      return -1;
+    const timeval bound{1, 0}; // a blocking connect and send wait at most this long
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound);
+    constexpr std::string_view start = "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
+        ::send(fd, start.data(), start.size(), MSG_NOSIGNAL) < 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
+  // No Catch2 macro here: they may be used from the test's thread only.
+  void run(const sockaddr_in& address, std::size_t count, std::chrono::seconds duration_max) {
+    std::vector<pollfd> sockets(count, pollfd{-1, POLLIN | POLLRDHUP, 0});
+    const auto deadline = std::chrono::steady_clock::now() + duration_max;
+    auto next_line = std::chrono::steady_clock::now();
+    while (!stop_ && std::chrono::steady_clock::now() < deadline) {
+      for (auto& socket : sockets)
+        if (socket.fd < 0 && (socket.fd = open_one(address)) >= 0)
+          ++opened_;
+      ::poll(sockets.data(), sockets.size(), 20);
+      const bool line_due = std::chrono::steady_clock::now() >= next_line;
+      if (line_due)
+        next_line += std::chrono::milliseconds(200);
+      for (auto& socket : sockets) {
+        // Closed by the gateway (or answered, which ends in a close as well).
+        bool gone = socket.fd >= 0 && socket.revents != 0;
+        if (!gone && socket.fd >= 0 && line_due)
+          gone = ::send(socket.fd, "X-Slow: 1\r\n", 11, MSG_NOSIGNAL | MSG_DONTWAIT) < 0;
+        if (gone) {
+          ::close(socket.fd);
+          socket.fd = -1;
+        }
+        socket.revents = 0;
+      }
+    }
+    for (const auto& socket : sockets)
+      if (socket.fd >= 0)
+        ::close(socket.fd);
+  }
+
+  std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> opened_{0};
+  std::thread thread_;
+};
+
 } // namespace
 
 TEST_CASE("a devnet of real processes commits blocks and moves tokens and survives kill -9",
@@ -123,6 +210,25 @@ TEST_CASE("a devnet of real processes commits blocks and moves tokens and surviv
 
   // Blocks commit on every node.
   REQUIRE(eventually([&] { return height_of(nodes[5]) >= 3; }, 60s));
+  const bool as_root = ::geteuid() == 0;
+  CHECK((up.text.find("running as root") != std::string::npos) == as_root);
+  CHECK((read_all(nodes[0].home.log_file()).find("running as root") != std::string::npos) ==
+        as_root);
+
+  // A slowloris against a validator's gateway: the chain goes on committing and the
+  // gateway answers, to a client without the token (height_of) and to the command line.
+  {
+    const auto height_before = height_of(nodes[0]);
+    REQUIRE(height_before >= 0);
+    slowloris attack(*nodes[0].config.gateway, 70, 60s);
+    REQUIRE(eventually([&] { return attack.opened() >= 70; }, 10s));
+    // Within 20 s: less than the 30 s a socket used to hold its slot for.
+    CHECK(eventually([&] { return height_of(nodes[0]) >= height_before + 3; }, 20s));
+    const auto status = run(fmt::format("status --home {}", nodes[0].home.root.string()));
+    INFO(status.text);
+    CHECK(status.exit_code == 0);
+    CHECK_THAT(status.text, Catch::Contains("\"height\""));
+  }
 
   // A transfer from a validator to the viewer, through the CLI and the node's API.
   const auto viewer = nodes[5];
@@ -440,15 +546,19 @@ TEST_CASE("a published MP4 streams byte-identical through another node and pays 
   REQUIRE(range);
   CHECK(range.value->status == 206);
   CHECK(range.value->body == source.substr(100, 20000));
-  // ... and `stakecast get`, verified against the manifest, is byte-identical.
+  // ... and `stakecast get`, verified against the manifest, is byte-identical: outside
+  // the node's download folders it is streamed through the gateway and written by `get`
+  // itself...
   const auto copy = dir / "copy.mp4";
   const auto got = run(fmt::format("get {} -o {} --home {}", content, copy.string(), validator.home.root.string()));
   INFO(got.text);
   REQUIRE(got.exit_code == 0);
+  CHECK_THAT(got.text, Catch::Contains("outside the folders") && Catch::Contains("streaming it"));
   CHECK(read_all(copy) == source);
-  // Again over a file cut short with a wrong last byte (an interrupted `get`): the whole
-  // segments before it are kept, the rest is fetched again.
-  const auto again = dir / "again.mp4";
+  // ... and written by the node into its downloads folder. Again over a file cut short
+  // with a wrong last byte (an interrupted `get`): the whole segments before it are
+  // kept, the rest is fetched again.
+  const auto again = validator.home.downloads_dir() / "again.mp4";
   {
     auto partial = source.substr(0, source.size() * 3 / 5);
     partial.back() = static_cast<char>(partial.back() ^ 0x55);
