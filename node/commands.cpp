@@ -6,6 +6,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -110,10 +111,20 @@ http_fields with_token(const home_folder& home, http_fields fields) {
 }
 
 /// One API call to the node of `home` at `gateway`, whatever its status; fails when the
-/// node does not answer JSON.
+/// node does not answer JSON. A GET whose connection the gateway closed before any
+/// answer (it made room for newer ones while its table was full) is asked again a few
+/// times, each wait twice the last; other requests are sent once.
 api_reply call_any(const home_folder& home, const endpoint& gateway, std::string_view method,
                    std::string_view target, std::string_view body, const http_fields& fields) {
+  constexpr int get_attempts_max = 5;
+  constexpr std::chrono::milliseconds first_retry_wait{50};
   auto reply = http_request(gateway, method, target, body, api_timeout, with_token(home, fields));
+  auto wait = first_retry_wait;
+  for (int attempt = 1; !reply && method == "GET" && attempt < get_attempts_max; ++attempt) {
+    std::this_thread::sleep_for(wait);
+    wait *= 2;
+    reply = http_request(gateway, method, target, body, api_timeout, with_token(home, fields));
+  }
   if (!reply)
     fail(1, reply.error + " (is the node running? `stakecast node --home " + home.root.string() + "`)");
   auto json = nlohmann::json::parse(reply.value->body, nullptr, false);
