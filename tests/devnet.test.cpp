@@ -192,6 +192,19 @@ private:
   std::thread thread_;
 };
 
+/// Starts a devnet of four validators in `dir` and waits until it has committed two
+/// blocks.
+std::vector<node::devnet_node> four_validators(const fs::path& dir) {
+  const auto up = run(fmt::format("devnet up --dir {} --validators 4 --masternodes 0 --viewers 0",
+                                  dir.string()));
+  INFO(up.text);
+  REQUIRE(up.exit_code == 0);
+  auto nodes = node::devnet_nodes(dir);
+  REQUIRE(nodes.size() == 4);
+  REQUIRE(eventually([&] { return height_of(nodes[0]) >= 2; }, 60s));
+  return nodes;
+}
+
 } // namespace
 
 TEST_CASE("a devnet of real processes commits blocks and moves tokens and survives kill -9",
@@ -392,13 +405,7 @@ TEST_CASE("strangers holding silent TLS connections do not keep a restarted vali
   const auto dir = fs::temp_directory_path() / fmt::format("stakecast-devnet-crowd-{}", ::getpid());
   fs::remove_all(dir);
   devnet_guard guard{dir};
-  const auto up = run(fmt::format("devnet up --dir {} --validators 4 --masternodes 0 --viewers 0",
-                                  dir.string()));
-  INFO(up.text);
-  REQUIRE(up.exit_code == 0);
-  auto nodes = node::devnet_nodes(dir);
-  REQUIRE(nodes.size() == 4);
-  REQUIRE(eventually([&] { return height_of(nodes[0]) >= 2; }, 60s));
+  auto nodes = four_validators(dir);
   REQUIRE(::kill(nodes[3].pid, SIGKILL) == 0);
   REQUIRE(eventually([&] { return node::running_pid(nodes[3].home) == 0; }, 10s));
 
@@ -453,13 +460,7 @@ TEST_CASE("validators restarted one at a time on a stalled chain sign nothing co
   const auto dir = fs::temp_directory_path() / fmt::format("stakecast-devnet-sign-{}", ::getpid());
   fs::remove_all(dir);
   devnet_guard guard{dir};
-  const auto up = run(fmt::format("devnet up --dir {} --validators 4 --masternodes 0 --viewers 0",
-                                  dir.string()));
-  INFO(up.text);
-  REQUIRE(up.exit_code == 0);
-  auto nodes = node::devnet_nodes(dir);
-  REQUIRE(nodes.size() == 4);
-  REQUIRE(eventually([&] { return height_of(nodes[0]) >= 2; }, 60s));
+  auto nodes = four_validators(dir);
 
   double evidence = 0;
   const auto read_evidence = [&](const node::devnet_node& n) {
