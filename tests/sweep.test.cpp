@@ -3,7 +3,9 @@
 // results.csv (summary.json of finished runs untouched, a torn last row redone);
 // malformed sweep files exit 2 naming the key; two workers on 127.0.0.1 complete a
 // sweep whose coordinator runs nothing itself, and the runs of a worker killed
-// mid-run go to another; reports contain SVG plots with paths.
+// mid-run go to another; a sweep or a coordinator killed with runs in flight and then
+// resumed by two sweeps at once ends with exactly one row per run (the folder lock);
+// reports contain SVG plots with paths.
 // A run that dies is a failed row, not a failed sweep. A sweep of the fee burn over the
 // adversaries' scenario finds self-dealing profitable with no burn and not with half.
 // The sweeps run the two-minute tests/sweeps/economy-tiny.yaml (under a second a
@@ -17,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -66,17 +69,26 @@ child_process start_coordinator(const fs::path& out, const fs::path& log) {
                log);
 }
 
-/// The address a sweep started with `--listen 127.0.0.1:0` says it listens on.
-std::string listening_address(child_process& sweep, const fs::path& log) {
+/// The address that the log of a sweep started with `--listen 127.0.0.1:0` says it
+/// listens on, if it says so yet.
+std::optional<std::string> listening_address_in(const fs::path& log) {
   std::smatch match;
   const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
-  std::string text;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!std::regex_search(text = read_text(log), match, listening) &&
-         std::chrono::steady_clock::now() < deadline && !sweep.poll())
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  REQUIRE(std::regex_search(text, match, listening));
+  const std::string text = read_text(log);
+  if (!std::regex_search(text, match, listening))
+    return std::nullopt;
   return "127.0.0.1:" + match[1].str();
+}
+
+/// The address a sweep started with `--listen 127.0.0.1:0` says it listens on.
+std::string listening_address(child_process& sweep, const fs::path& log) {
+  std::optional<std::string> address;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!(address = listening_address_in(log)) && std::chrono::steady_clock::now() < deadline &&
+         !sweep.poll())
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(address.has_value());
+  return *address;
 }
 
 child_exit wait_for(child_process& child) {
@@ -107,6 +119,44 @@ std::vector<std::string> lines_of(const fs::path& file) {
 
 std::string first_field(const std::string& line) {
   return line.substr(0, line.find(','));
+}
+
+/// Each run id in `results` (header left out) with the number of rows it has.
+std::map<std::string, int> rows_per_run(const fs::path& results) {
+  std::map<std::string, int> rows;
+  const auto lines = lines_of(results);
+  for (std::size_t i = 1; i < lines.size(); ++i)
+    ++rows[first_field(lines[i])];
+  return rows;
+}
+
+/// Waits until `results` has at least `rows` rows after its header, or `sweep` ends.
+void wait_for_rows(child_process& sweep, const fs::path& results, std::size_t rows) {
+  const auto deadline = std::chrono::steady_clock::now() + process_timeout;
+  while (lines_of(results).size() < rows + 1 && std::chrono::steady_clock::now() < deadline &&
+         !sweep.poll())
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+/// Of sweeps started on one folder at once, one has it and ends 0; another either waits
+/// for it and then ends 0 too, or gives up waiting and ends 1 saying the folder is in use.
+void check_ran_or_refused(const child_exit& exit, const fs::path& log) {
+  INFO(log.filename().string() << ": " << read_text(log));
+  if (!exit.ok()) {
+    CHECK(exit.code == 1);
+    CHECK(read_text(log).find("is in use by another sweep") != std::string::npos);
+  }
+}
+
+/// Every run of the sweep has exactly one row.
+void check_one_row_per_run(const fs::path& results, std::size_t runs) {
+  const auto rows = rows_per_run(results);
+  INFO(read_text(results));
+  CHECK(rows.size() == runs);
+  for (const auto& [id, count] : rows) {
+    INFO(id);
+    CHECK(count == 1);
+  }
 }
 
 } // namespace
@@ -144,6 +194,7 @@ TEST_CASE("A sweep killed with SIGKILL resumes without redoing finished runs", "
   const std::string log = read_text(folder.path / "second.log");
   INFO(log);
   CHECK(log.find("torn last line was dropped") != std::string::npos);
+  CHECK(log.find("its run is done again: \"" + torn_id + ",") != std::string::npos);
   const std::size_t kept = finished.size();
   CHECK(log.find("done: " + std::to_string(8 - kept) + " runs ran") != std::string::npos);
   for (const auto& [id, time] : finished)
@@ -162,6 +213,96 @@ TEST_CASE("A sweep killed with SIGKILL resumes without redoing finished runs", "
           folder.path / "other.log");
   CHECK(other.code == 2);
   CHECK(read_text(folder.path / "other.log").find("different sweep") != std::string::npos);
+}
+
+TEST_CASE("A sweep killed with runs in flight and resumed twice at once has one row per run",
+          "[sweep][process]") {
+  temp_folder folder;
+  const fs::path out = folder.path / "sweep";
+  const fs::path results = out / "results.csv";
+  // Sixteen short runs on two slots: whenever it is killed, two runs are in flight.
+  const std::vector<std::string> command{
+      "sweep", source("tests/sweeps/many.yaml"), "--out", out.string(), "--jobs", "2"};
+  auto sweep = start(command, folder.path / "first.log");
+  wait_for_rows(sweep, results, 4);
+  REQUIRE_FALSE(sweep.poll().has_value());
+  sweep.kill();
+  REQUIRE(rows_per_run(results).size() < 16);
+  // Resumed from two shells at once (or by a script that retries): one sweep must not
+  // redo the runs the other is doing.
+  const fs::path first_log = folder.path / "resume1.log";
+  const fs::path second_log = folder.path / "resume2.log";
+  auto first = start(command, first_log);
+  auto second = start(command, second_log);
+  const child_exit first_exit = wait_for(first);
+  const child_exit second_exit = wait_for(second);
+  check_ran_or_refused(first_exit, first_log);
+  check_ran_or_refused(second_exit, second_log);
+  CHECK((first_exit.ok() || second_exit.ok()));
+  check_one_row_per_run(results, 16);
+}
+
+TEST_CASE("A coordinator killed with runs out on a worker and resumed twice at once has one row "
+          "per run",
+          "[sweep][process]") {
+  temp_folder folder;
+  const fs::path out = folder.path / "sweep";
+  const fs::path results = out / "results.csv";
+  const fs::path killed_log = folder.path / "killed.log";
+  auto killed = start_coordinator(out, killed_log);
+  const std::string where = listening_address(killed, killed_log);
+  // The worker is killed at the end: keep its temporary folder inside ours.
+  const std::string previous_tmpdir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "";
+  ::setenv("TMPDIR", folder.path.c_str(), 1);
+  auto orphaned =
+      start({"worker", "--connect", where, "--jobs", "2"}, folder.path / "orphaned.log");
+  if (previous_tmpdir.empty())
+    ::unsetenv("TMPDIR");
+  else
+    ::setenv("TMPDIR", previous_tmpdir.c_str(), 1);
+  wait_for_rows(killed, results, 3);
+  REQUIRE_FALSE(killed.poll().has_value());
+  killed.kill();
+  REQUIRE(rows_per_run(results).size() < 8);
+  // The orphaned worker goes on with the runs it holds while the sweep is resumed; it
+  // has nobody to report them to, so they are done again, and recorded once.
+
+  std::vector<fs::path> logs{folder.path / "resume1.log", folder.path / "resume2.log"};
+  std::vector<child_process> coordinators;
+  for (const auto& log : logs)
+    coordinators.push_back(start_coordinator(out, log));
+  // A worker for each coordinator once it listens (one may wait for the folder first).
+  std::vector<child_process> workers;
+  std::vector<bool> served(coordinators.size(), false);
+  std::vector<std::optional<child_exit>> exits(coordinators.size());
+  const auto deadline = std::chrono::steady_clock::now() + process_timeout;
+  while (std::chrono::steady_clock::now() < deadline &&
+         std::any_of(exits.begin(), exits.end(), [](const auto& exit) { return !exit; })) {
+    for (std::size_t i = 0; i < coordinators.size(); ++i) {
+      if (!exits[i])
+        exits[i] = coordinators[i].poll();
+      if (served[i])
+        continue;
+      if (auto address = listening_address_in(logs[i])) {
+        workers.push_back(start({"worker", "--connect", *address, "--jobs", "2"},
+                                folder.path / ("worker" + std::to_string(i) + ".log")));
+        served[i] = true;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (auto& worker : workers)
+    wait_for(worker);
+  // It would give up by itself once its report to the killed sweep times out (30 s).
+  orphaned.kill();
+  bool one_ran = false;
+  for (std::size_t i = 0; i < coordinators.size(); ++i) {
+    const child_exit exit = exits[i] ? *exits[i] : wait_for(coordinators[i]);
+    check_ran_or_refused(exit, logs[i]);
+    one_ran = one_ran || exit.ok();
+  }
+  CHECK(one_ran);
+  check_one_row_per_run(results, 8);
 }
 
 TEST_CASE("Malformed sweep files exit with code 2 and name the key", "[sweep][process]") {
@@ -292,9 +433,10 @@ TEST_CASE("Reports of a sweep and of a run contain their SVG plots", "[sweep][pr
 TEST_CASE("A fee burn sweep finds where self-dealing stops paying", "[sweep][process][econ]") {
   temp_folder folder;
   const fs::path out = folder.path / "sweep";
-  REQUIRE(run({"sweep", source("tests/sweeps/self-dealing.yaml"), "--out", out.string(), "--jobs", "2"},
-              folder.path / "sweep.log")
-              .ok());
+  REQUIRE(
+      run({"sweep", source("tests/sweeps/self-dealing.yaml"), "--out", out.string(), "--jobs", "2"},
+          folder.path / "sweep.log")
+          .ok());
   const auto rows = lines_of(out / "results.csv");
   REQUIRE(rows.size() == 3);
   auto fields = [](const std::string& row) {

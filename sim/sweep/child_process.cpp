@@ -17,6 +17,12 @@ namespace stakecast::sim::sweep {
 
 namespace {
 
+// What a child exits with when its parent died before the child could arm its
+// death signal. Nobody reads it (the parent is gone); it is distinct for strace.
+constexpr int orphan_exit_code = 126;
+constexpr int exec_failed_exit_code = 127;
+static_assert(orphan_exit_code != exec_failed_exit_code);
+
 child_exit decode(int status) {
   if (WIFSIGNALED(status))
     return {0, WTERMSIG(status)};
@@ -39,6 +45,7 @@ std::variant<child_process, std::string> child_process::start(const child_spec& 
   for (const auto& argument : spec.argv)
     argv.push_back(const_cast<char*>(argument.c_str()));
   argv.push_back(nullptr);
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int error = errno;
@@ -47,8 +54,12 @@ std::variant<child_process, std::string> child_process::start(const child_spec& 
   }
   if (pid == 0) {
     // The child: async-signal-safe calls only. A run dies with its sweep (or worker),
-    // so a killed sweep leaves no run behind to race the resumed one.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // so a killed sweep leaves no run behind to race the resumed one. The death signal
+    // is armed only from here on: a parent that died between fork and prctl (likely on
+    // a loaded machine, where the child may first run after its parent is gone) has
+    // already handed the child to another process, so the child must notice and go.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent)
+      ::_exit(orphan_exit_code);
     if (spec.memory_bytes_max > 0) {
       const rlimit limit{spec.memory_bytes_max, spec.memory_bytes_max};
       ::setrlimit(RLIMIT_AS, &limit);
@@ -61,7 +72,7 @@ std::variant<child_process, std::string> child_process::start(const child_spec& 
     ::execv(argv[0], argv.data());
     static constexpr char message[] = "cannot execute the simulator\n";
     [[maybe_unused]] auto written = ::write(STDERR_FILENO, message, sizeof message - 1);
-    ::_exit(127);
+    ::_exit(exec_failed_exit_code);
   }
   ::close(log);
   return child_process(pid);

@@ -6,6 +6,14 @@
 // blocks; kill() sends SIGKILL and reaps. The destructor kills a child still running.
 // Not thread-safe: one owner per child. Only async-signal-safe calls run between
 // fork and exec, so it may be used from a process with threads (the coordinator's).
+//
+// A child never outlives its parent: it gets SIGKILL when the parent dies
+// (PR_SET_PDEATHSIG), and a child whose parent died before it could arm that signal
+// exits before exec. The signal follows the *thread* that called start(), not the
+// process. REQUIRES: that thread outlives the child (the sweep's main thread, a
+// worker's slot thread).
+// The child inherits every descriptor of the parent that is not close-on-exec; the
+// sweep relies on that to hand its folder lock to its runs (sweep_lock.hpp).
 #pragma once
 
 #include <sys/types.h>

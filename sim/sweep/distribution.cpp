@@ -81,10 +81,14 @@ caf::behavior coordinator_actor(caf::event_based_actor* self,
           },
           [state](result_atom, const std::string& id, const std::string& holder, bool ok,
                   const std::string& error, const std::string& summary_text, double wall_seconds) {
+            // The board keeps the first outcome of each of its runs; a repeat (a slot
+            // whose lease ran out, a run that has its row already) is only logged.
             auto it = state->index_of_id.find(id);
-            if (it != state->index_of_id.end())
-              state->board->finish(it->second,
-                                   run_outcome{holder, ok, error, summary_text, wall_seconds});
+            if (it == state->index_of_id.end() ||
+                !state->board->finish(it->second,
+                                      run_outcome{holder, ok, error, summary_text, wall_seconds}))
+              fmt::print(stderr, "sweep: the result of {} from {} was dropped: the run has one\n",
+                         id, holder);
             return ok_atom::value;
           }};
 }

@@ -2,15 +2,19 @@
 //
 //   run,point,seed,<parameter names...>,status,worker,wall_s,error,<outcomes...>
 //
-// Rows are appended and flushed one at a time, so a killed sweep leaves every row
-// but perhaps a torn last one; `read_results` drops a torn last line (no newline at
-// its end, or too few fields) and truncates the file to the rows it keeps. The
-// outcome columns are fixed once, by the header: the sweep file's `outcomes:` list
-// or, without one, the numeric leaves of the first successful run's summary.json.
-// Not thread-safe: the sweep's main thread is the only writer.
+// Each row is one write(2) to a descriptor opened O_APPEND (and close-on-exec, so no
+// run inherits it); a write that fails part-way is cut back off the file. A killed
+// sweep thus leaves every row but perhaps a torn last one; `read_results` drops a
+// torn last line (no newline at its end, or too few fields) and truncates the file to
+// the rows it keeps. It also drops a row whose run id an earlier row already has
+// (keeping the first), which only two sweeps writing one folder at once leave behind;
+// the folder lock (sweep_lock.hpp) keeps that from happening. The outcome columns are fixed
+// once, by the header: the sweep file's `outcomes:` list or, without one, the numeric
+// leaves of the first successful run's summary.json.
+// Not thread-safe: the sweep's main thread is the only writer, and the folder lock
+// makes its sweep the only one.
 #pragma once
 
-#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -41,11 +45,15 @@ struct results_state {
   std::vector<std::string> header;         ///< empty when the file has no header yet
   std::map<std::string, std::size_t> done; ///< run id -> row number
   bool dropped_torn_line = false;
+  std::string torn_text; ///< the torn line that was dropped (its start), for the log
+  std::size_t dropped_repeated_rows = 0; ///< rows of a run id seen on an earlier row
 };
 
-/// Reads an existing results.csv (a missing or empty file is an empty state) and
-/// truncates a torn last line away. Returns the state, or what is wrong (the file
-/// names a different parameter set, a row in the middle is malformed).
+/// Reads an existing results.csv (a missing or empty file is an empty state),
+/// truncates a torn last line away and rewrites the file without repeated rows
+/// (whole: a new file renamed into place). REQUIRES: the folder lock is held.
+/// Returns the state, or what is wrong (the file names a different parameter set, a
+/// row in the middle is malformed).
 std::variant<results_state, std::string>
 read_results(const std::filesystem::path& file, const std::vector<std::string>& parameter_names);
 
@@ -59,13 +67,14 @@ public:
   results_writer& operator=(results_writer&&) = delete;
   ~results_writer();
 
-  /// Writes one line of fields and flushes it. Returns what went wrong, or "".
+  /// Appends one line of fields with one write(2). Returns what went wrong, or ""; on
+  /// failure the file is cut back to where it ended before, so no torn row stays.
   std::string write_row(const std::vector<std::string>& fields);
 
 private:
-  explicit results_writer(std::FILE* file, std::filesystem::path path)
-      : file_(file), path_(std::move(path)) {}
-  std::FILE* file_ = nullptr;
+  explicit results_writer(int descriptor, std::filesystem::path path)
+      : descriptor_(descriptor), path_(std::move(path)) {}
+  int descriptor_ = -1;
   std::filesystem::path path_;
 };
 

@@ -1,12 +1,14 @@
 #include "sim/sweep/run_board.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <utility>
 
 namespace stakecast::sim::sweep {
 
 run_board::run_board(std::vector<std::size_t> runs, clock::duration lease)
-    : lease_(lease), queue_(runs.begin(), runs.end()) {
+    : lease_(lease), runs_(runs.begin(), runs.end()), queue_(runs.begin(), runs.end()) {
+  assert(runs_.size() == queue_.size()); // each run once
 }
 
 std::optional<std::size_t> run_board::take(const std::string& holder) {
@@ -21,7 +23,7 @@ std::optional<std::size_t> run_board::take(const std::string& holder) {
 
 bool run_board::finish(std::size_t run, run_outcome outcome) {
   std::lock_guard lock(mutex_);
-  if (done_.contains(run))
+  if (!runs_.contains(run) || done_.contains(run))
     return false;
   done_.insert(run);
   held_.erase(run);
@@ -30,8 +32,7 @@ bool run_board::finish(std::size_t run, run_outcome outcome) {
   return true;
 }
 
-template <class Predicate>
-std::size_t run_board::requeue_if(Predicate matches) {
+template <class Predicate> std::size_t run_board::requeue_if(Predicate matches) {
   std::size_t requeued = 0;
   for (auto it = held_.begin(); it != held_.end();) {
     if (matches(it->second)) {

@@ -5,7 +5,9 @@
 // until its outcome comes back, the holder disappears (release_holder, on a CAF down
 // message) or its lease expires (expire, for a holder that hangs); then the run goes
 // back to the queue for someone else. The first outcome of a run wins; a late one
-// from a holder that lost its lease is dropped.
+// from a holder that lost its lease is dropped, and so is an outcome for a run the
+// board was never given (one that already has its row in results.csv): each run the
+// board knows yields one outcome, at most.
 //
 // Thread-safe: the coordinator actor (CAF's threads) and the main thread share it.
 #pragma once
@@ -40,7 +42,8 @@ public:
   run_board(std::vector<std::size_t> runs, clock::duration lease);
 
   std::optional<std::size_t> take(const std::string& holder);
-  /// Records an outcome. Returns false (and drops it) if the run is already done.
+  /// Records an outcome. Returns false (and drops it) if the run is already done or
+  /// was not among the board's runs.
   bool finish(std::size_t run, run_outcome outcome);
   /// Puts back every run that `holder` holds. Returns how many.
   std::size_t release_holder(const std::string& holder);
@@ -60,11 +63,11 @@ private:
 
   /// Puts back every held run whose lease `matches`. Returns how many. REQUIRES: mutex_
   /// held.
-  template <class Predicate>
-  std::size_t requeue_if(Predicate matches);
+  template <class Predicate> std::size_t requeue_if(Predicate matches);
 
   mutable std::mutex mutex_;
   clock::duration lease_;
+  std::set<std::size_t> runs_; ///< every run given to the board, done or not
   std::deque<std::size_t> queue_;
   std::map<std::size_t, lease_entry> held_;
   std::set<std::size_t> done_;

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -15,6 +16,7 @@
 #include "sim/sweep/distribution.hpp"
 #include "sim/sweep/results_file.hpp"
 #include "sim/sweep/run_board.hpp"
+#include "sim/sweep/sweep_lock.hpp"
 #include "sim/sweep/sweep_spec.hpp"
 
 namespace stakecast::sim::sweep {
@@ -30,6 +32,12 @@ constexpr auto loop_poll = std::chrono::milliseconds(20);
 constexpr auto linger = std::chrono::seconds(2);
 // A worker's lease on a run: the run's own timeout plus this margin.
 constexpr auto lease_margin = std::chrono::seconds(60);
+// How long a sweep waits for the folder's lock before it gives up. A sweep killed
+// with SIGKILL lets go once its runs have died of their death signal, well within
+// this; a sweep that is still running holds it for hours, so waiting longer is no use.
+constexpr auto lock_wait = std::chrono::seconds(5);
+constexpr auto lock_poll = std::chrono::milliseconds(20);
+static_assert(lock_poll < lock_wait);
 
 std::string read_text(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -59,7 +67,37 @@ nlohmann::ordered_json sweep_description(const sweep_plan& plan) {
   return description;
 }
 
+// Creates DIR and locks it (sweep_lock.hpp), waiting up to lock_wait for a holder
+// that is ending. Returns the lock, or why this sweep cannot have the folder.
+std::variant<sweep_lock, std::string> lock_folder(const fs::path& folder) {
+  std::error_code error;
+  fs::create_directories(folder, error);
+  if (error)
+    return fmt::format("cannot create {}: {}", folder.string(), error.message());
+  const auto deadline = clock::now() + lock_wait;
+  for (bool told = false;; told = true) {
+    auto attempt = sweep_lock::try_acquire(folder);
+    if (auto* lock = std::get_if<sweep_lock>(&attempt))
+      return std::move(*lock);
+    if (auto* why = std::get_if<std::string>(&attempt))
+      return *why;
+    const std::string& holder = std::get<lock_busy>(attempt).holder;
+    const std::string who =
+        holder.empty() ? "another sweep" : fmt::format("another sweep ({})", holder);
+    if (clock::now() >= deadline)
+      return fmt::format("{} is in use by {} or by runs it started: let it finish or stop "
+                         "it, then start this sweep again",
+                         folder.string(), who);
+    if (!told)
+      fmt::print(stderr, "sweep: {} is in use by {}; waiting up to {} s for it to end\n",
+                 folder.string(), who,
+                 std::chrono::duration_cast<std::chrono::seconds>(lock_wait).count());
+    std::this_thread::sleep_for(lock_poll);
+  }
+}
+
 // Checks that DIR holds nothing or this sweep's own files, and writes sweep.json.
+// REQUIRES: the folder lock is held.
 std::string claim_folder(const fs::path& folder, const sweep_plan& plan, int& exit_code) {
   std::error_code error;
   fs::create_directories(folder / "runs", error);
@@ -114,11 +152,20 @@ public:
         header_(std::move(state.header)) {
     for (const auto& parameter : plan.spec.parameters)
       parameter_names_.push_back(parameter.name);
+    for (const auto& [id, row] : state.done)
+      has_row_.insert(id);
   }
 
   // Writes the row of a finished run (holding failures until the header is known).
   std::string record(std::size_t index, run_outcome outcome) {
     const sweep_run& run = plan_.runs[index];
+    // The last guard of "one row per run": the board yields one outcome per run and the
+    // folder lock keeps other sweeps out, so this only fires on a bug, logged not fatal.
+    if (!has_row_.insert(run.id).second) {
+      fmt::print(stderr, "sweep: {} has a row already; its outcome from {} is not written\n",
+                 run.id, outcome.holder);
+      return {};
+    }
     std::vector<std::pair<std::string, std::string>> outcomes;
     if (outcome.ok)
       outcome.ok = read_summary(run, outcome, outcomes);
@@ -212,6 +259,7 @@ private:
   std::vector<std::string> header_;
   std::vector<std::string> parameter_names_;
   std::vector<std::pair<std::size_t, run_outcome>> held_;
+  std::set<std::string> has_row_; ///< run ids with a row written or held for the header
   std::size_t succeeded_ = 0;
   std::size_t failed_ = 0;
   std::size_t to_run_ = 0;
@@ -290,6 +338,20 @@ std::shared_ptr<const remote_jobs> jobs_for_workers(const sweep_plan& plan) {
   return jobs;
 }
 
+// Says what read_results mended in results.csv before the sweep goes on.
+void report_repairs(const fs::path& file, const results_state& state) {
+  if (state.dropped_torn_line)
+    fmt::print(stderr,
+               "sweep: {}: a torn last line was dropped (a row cut short when a sweep was "
+               "killed while writing it); its run is done again: \"{}\"\n",
+               file.string(), state.torn_text);
+  if (state.dropped_repeated_rows > 0)
+    fmt::print(stderr,
+               "sweep: {}: {} repeated row(s) dropped (rows of a run that an earlier row has; "
+               "the earlier row is kept)\n",
+               file.string(), state.dropped_repeated_rows);
+}
+
 int fail(int code, const std::string& message) {
   fmt::print(stderr, "error: {}\n", message);
   return code;
@@ -321,6 +383,12 @@ int run_sweep(const sweep_options& options) {
       options.out.empty()
           ? fs::path("runs") / ("sweep-" + fs::path(options.sweep_file).stem().string())
           : fs::path(options.out);
+  // Held until this function returns, and by every run started meanwhile: no other
+  // sweep reads or writes this folder while any of them lives.
+  auto locked = lock_folder(folder);
+  if (auto* why = std::get_if<std::string>(&locked))
+    return fail(1, *why);
+  const sweep_lock lock = std::get<sweep_lock>(std::move(locked));
   int exit_code = 0;
   if (auto why = claim_folder(folder, *plan, exit_code); !why.empty())
     return fail(exit_code, why);
@@ -338,10 +406,10 @@ int run_sweep(const sweep_options& options) {
     if (!state.done.contains(plan->runs[i].id))
       to_do.push_back(i);
   const std::size_t already = plan->runs.size() - to_do.size();
-  fmt::print(stderr,
-             "sweep: {} points x {} seeds = {} runs; {} already in results.csv{}; running {}\n",
-             plan->points.size(), plan->spec.seeds_per_point, plan->runs.size(), already,
-             state.dropped_torn_line ? " (a torn last line was dropped)" : "", to_do.size());
+  report_repairs(folder / "results.csv", state);
+  fmt::print(
+      stderr, "sweep: {} points x {} seeds = {} runs; {} already in results.csv; running {}\n",
+      plan->points.size(), plan->spec.seeds_per_point, plan->runs.size(), already, to_do.size());
   auto writer = results_writer::open(folder / "results.csv");
   if (auto* why = std::get_if<std::string>(&writer))
     return fail(1, *why);
